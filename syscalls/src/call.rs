@@ -1,0 +1,226 @@
+//! `Syscall`: THE table. One variant per system call, documented like a man
+//! page, and `Reply`, what a call that succeeded answers. The kernel handles
+//! every variant in one exhaustive `match` (kernel/src/dispatch.rs).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo};
+use crate::Sys;
+
+/// A request from a task to the kernel.
+pub enum Syscall {
+    /// Start a child task. Its argv is `request.args`; what it runs is
+    /// `request.image`; its descriptors are `request.fds` (the parent's fds
+    /// named there are shared, not copied: both see one pipe end).
+    /// Replies `Reply::Pid(child)`.
+    ///
+    /// # Errors
+    /// `ENOENT` no program by that name; `EBADF` a parent fd in the map is
+    /// not open; `EINVAL` a child fd is out of range; `EAGAIN` the task
+    /// table is full; `ESRCH` the group to join does not exist.
+    Spawn(Box<SpawnRequest>),
+    /// End the calling task with this status. Never replies.
+    Exit(ExitCode),
+    /// Wait for a child to end and reap it: `Some(pid)` that child, `None`
+    /// any child. Replies `Reply::Waited(pid, status)`.
+    ///
+    /// # Errors
+    /// `ECHILD` the caller has no such child (or no child at all).
+    Wait(Option<Pid>),
+    /// Send a signal to a task: it ends at once with status `128 + signal`,
+    /// even when blocked in a call. Replies `Reply::Unit`; a zombie target is
+    /// left as it is.
+    ///
+    /// # Errors
+    /// `ESRCH` no such task; `EPERM` the target is init (pid 1).
+    Kill(Pid, Signal),
+    /// Send a signal to every task of the group led by this pid (init
+    /// excepted). Replies `Reply::Unit`.
+    ///
+    /// # Errors
+    /// `ESRCH` the group has no live member.
+    KillGroup(Pid, Signal),
+    /// The caller's pid. Replies `Reply::Pid`.
+    GetPid,
+    /// The caller's parent's pid. Replies `Reply::Pid`.
+    GetPPid,
+    /// Sleep for at least this long. Replies `Reply::Unit`.
+    Sleep(Duration),
+    /// The kernel's clock: time since boot. Replies `Reply::Time`.
+    Now,
+    /// Go behind every task that is ready now. Replies `Reply::Unit`.
+    Yield,
+    /// Make a pipe whose buffer holds `capacity` bytes (0: the default,
+    /// 64 KiB). Replies `Reply::Pipe(read end, write end)`.
+    ///
+    /// # Errors
+    /// `EMFILE` the caller's descriptor table is full; `EINVAL` capacity
+    /// over the kernel's limit.
+    Pipe {
+        /// Buffer size in bytes; 0 for the default.
+        capacity: usize,
+    },
+    /// Read up to `len` bytes into `buf`. Blocks until at least one byte is
+    /// there, or end-of-file (every writer gone): replies `Reply::Size(n)`,
+    /// `n == 0` only at end-of-file or for `len == 0`.
+    ///
+    /// The kernel writes into `buf` while the task is blocked: the `Sys`
+    /// method that makes this request keeps `buf` borrowed until the reply.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open for reading.
+    Read {
+        /// The descriptor.
+        fd: Fd,
+        /// Where the bytes go.
+        buf: *mut u8,
+        /// How many bytes at most.
+        len: usize,
+    },
+    /// Write `len` bytes from `buf`. Blocks while the pipe is full; a write
+    /// may be partial (`Reply::Size(n)`, `0 < n <= len`), but a byte is never
+    /// lost or written twice.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open for writing; `EPIPE` every reader is gone.
+    Write {
+        /// The descriptor.
+        fd: Fd,
+        /// The bytes.
+        buf: *const u8,
+        /// How many.
+        len: usize,
+    },
+    /// Close a descriptor. Replies `Reply::Unit`.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open.
+    Close(Fd),
+    /// Make `to` a copy of `from`, closing what `to` named before.
+    /// Replies `Reply::Fd(to)`.
+    ///
+    /// # Errors
+    /// `EBADF` from not open; `EINVAL`/`EMFILE` to beyond the table's limit.
+    Dup2(Fd, Fd),
+    /// Copy `fd` to the lowest free descriptor. Replies `Reply::Fd`.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open; `EMFILE` table full.
+    Dup(Fd),
+    /// A snapshot of the task table, by pid. Replies `Reply::Tasks`.
+    Tasks,
+    /// The program registry. Replies `Reply::Programs`.
+    Programs,
+    /// Is fd the interactive console? Replies `Reply::Bool`.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open.
+    IsTerminal(Fd),
+    /// Make this group the console's foreground group: Ctrl-C sends `INT` to
+    /// it. Replies `Reply::Unit`.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open; `ENOTTY` fd is not the console.
+    SetForeground(Fd, Pid),
+}
+
+/// What `Syscall::Spawn` starts.
+pub struct SpawnRequest {
+    /// The code to run.
+    pub image: Image,
+    /// The child's argv. For `Image::Program` it starts with the program's
+    /// name; for `Image::Fn`, empty means "the parent's argv".
+    pub args: Vec<String>,
+    /// The child's descriptors.
+    pub fds: FdMap,
+    /// The child's process group.
+    pub pgroup: PGroup,
+}
+
+/// The code a spawned task runs.
+pub enum Image {
+    /// A program of the registry, by name.
+    Program(String),
+    /// A closure that makes the task's future from its `Sys`.
+    Fn(Box<dyn FnOnce(Sys) -> TaskFuture>),
+}
+
+/// The answer to a call that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing to say.
+    Unit,
+    /// A byte count.
+    Size(usize),
+    /// A pid.
+    Pid(Pid),
+    /// A descriptor.
+    Fd(Fd),
+    /// A child that was reaped, with its status.
+    Waited(Pid, ExitCode),
+    /// A pipe's read and write ends.
+    Pipe(Fd, Fd),
+    /// A time on the kernel's clock.
+    Time(Duration),
+    /// Yes or no.
+    Bool(bool),
+    /// The task table.
+    Tasks(Vec<TaskInfo>),
+    /// The program registry.
+    Programs(Vec<ProgramInfo>),
+}
+
+impl Syscall {
+    /// The call's Unix-like name, for traces and `ps`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Syscall::Spawn(_) => "spawn",
+            Syscall::Exit(_) => "exit",
+            Syscall::Wait(_) => "wait",
+            Syscall::Kill(..) => "kill",
+            Syscall::KillGroup(..) => "killpg",
+            Syscall::GetPid => "getpid",
+            Syscall::GetPPid => "getppid",
+            Syscall::Sleep(_) => "sleep",
+            Syscall::Now => "now",
+            Syscall::Yield => "yield",
+            Syscall::Pipe { .. } => "pipe",
+            Syscall::Read { .. } => "read",
+            Syscall::Write { .. } => "write",
+            Syscall::Close(_) => "close",
+            Syscall::Dup2(..) => "dup2",
+            Syscall::Dup(_) => "dup",
+            Syscall::Tasks => "tasks",
+            Syscall::Programs => "programs",
+            Syscall::IsTerminal(_) => "isatty",
+            Syscall::SetForeground(..) => "tcsetpgrp",
+        }
+    }
+}
+
+impl fmt::Debug for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Syscall::Spawn(req) => match &req.image {
+                Image::Program(name) => write!(f, "spawn({name:?}, {:?})", req.args),
+                Image::Fn(_) => write!(f, "spawn_fn({:?})", req.args),
+            },
+            Syscall::Exit(code) => write!(f, "exit({code})"),
+            Syscall::Wait(Some(pid)) => write!(f, "wait({pid})"),
+            Syscall::Wait(None) => write!(f, "wait_any()"),
+            Syscall::Kill(pid, sig) => write!(f, "kill({pid}, {sig})"),
+            Syscall::KillGroup(pid, sig) => write!(f, "killpg({pid}, {sig})"),
+            Syscall::Sleep(d) => write!(f, "sleep({d:?})"),
+            Syscall::Pipe { capacity } => write!(f, "pipe({capacity})"),
+            Syscall::Read { fd, len, .. } => write!(f, "read({fd}, {len})"),
+            Syscall::Write { fd, len, .. } => write!(f, "write({fd}, {len})"),
+            Syscall::Close(fd) => write!(f, "close({fd})"),
+            Syscall::Dup2(from, to) => write!(f, "dup2({from}, {to})"),
+            Syscall::Dup(fd) => write!(f, "dup({fd})"),
+            Syscall::IsTerminal(fd) => write!(f, "isatty({fd})"),
+            Syscall::SetForeground(fd, pid) => write!(f, "tcsetpgrp({fd}, {pid})"),
+            other => write!(f, "{}()", other.name()),
+        }
+    }
+}

@@ -1,0 +1,704 @@
+//! `Sys`, the handle a program calls, and the trap: how a call reaches the
+//! kernel. A call's future stores its `Syscall` in the kernel's trap slot and
+//! returns `Pending` (the trap); the kernel, seeing `Pending` with a request
+//! in the slot, carries it out and, before it next polls the task, puts the
+//! reply in the slot, where the same future finds it.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::call::{Image, Reply, SpawnRequest, Syscall};
+use crate::errno::Errno;
+use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskInfo};
+
+/// What a system call answers.
+pub type SysResult<T> = Result<T, Errno>;
+
+/// What the trap slot holds.
+#[derive(Default)]
+enum Slot {
+    /// Nothing: between calls.
+    #[default]
+    Empty,
+    /// A call the running task just made; the kernel takes it after the poll.
+    Request(Syscall),
+    /// The kernel's answer, put there just before it polls the task.
+    Reply(SysResult<Reply>),
+}
+
+/// The trap slot: one per kernel, shared by every task's `Sys`. Like a CPU's
+/// trap, it needs no identity: a call belongs to the task being polled.
+/// Only the kernel's thread touches it (`Sys` is neither `Send` nor `Sync`).
+#[derive(Default)]
+pub struct Trap {
+    slot: Cell<Slot>,
+}
+
+impl Trap {
+    /// A new, empty slot. The kernel makes one at boot.
+    pub fn new() -> Trap {
+        Trap::default()
+    }
+
+    /// Kernel side: the request the task just polled left, if any.
+    pub fn take_request(&self) -> Option<Syscall> {
+        match self.slot.take() {
+            Slot::Request(call) => Some(call),
+            _ => None,
+        }
+    }
+
+    /// Kernel side: hand `reply` to the task about to be polled.
+    pub fn put_reply(&self, reply: SysResult<Reply>) {
+        self.slot.set(Slot::Reply(reply));
+    }
+
+    /// Kernel side: forget whatever the slot holds (a reply nobody took, a
+    /// request from a task that was not the one polled).
+    pub fn clear(&self) {
+        self.slot.set(Slot::Empty);
+    }
+}
+
+/// The future of one system call: the first poll traps, the next one (after
+/// the kernel answered) returns the reply.
+struct TrapCall<'a> {
+    trap: &'a Trap,
+    request: Option<Syscall>,
+    trapped: bool,
+}
+
+impl Future for TrapCall<'_> {
+    type Output = SysResult<Reply>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(request) = self.request.take() {
+            return match self.trap.slot.take() {
+                Slot::Empty => {
+                    self.trap.slot.set(Slot::Request(request));
+                    self.trapped = true;
+                    Poll::Pending
+                }
+                // Another call of this task is in flight: one at a time.
+                other => {
+                    self.trap.slot.set(other);
+                    Poll::Ready(Err(Errno::EBUSY))
+                }
+            };
+        }
+        if !self.trapped {
+            return Poll::Ready(Err(Errno::EINVAL));
+        }
+        match self.trap.slot.take() {
+            Slot::Reply(reply) => {
+                self.trapped = false;
+                Poll::Ready(reply)
+            }
+            other => {
+                self.trap.slot.set(other);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for TrapCall<'_> {
+    fn drop(&mut self) {
+        // A call dropped in the poll that made it must not reach the kernel:
+        // its buffers die with it. The task then returns Pending with no
+        // request, and the kernel ends it.
+        if self.trapped {
+            self.trap.slot.take();
+        }
+    }
+}
+
+/// The handle a program makes system calls with. Each method is an `async fn`
+/// that traps into the kernel; every one returns `Result<_, Errno>`.
+///
+/// ```
+/// use syscalls::{Sys, Fd, ExitCode};
+///
+/// async fn hello(sys: Sys, _args: Vec<String>) -> ExitCode {
+///     match sys.write(Fd::STDOUT, b"hello\n").await {
+///         Ok(_) => 0,
+///         Err(_) => 1,
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Sys {
+    trap: Rc<Trap>,
+}
+
+impl Sys {
+    /// A handle on `trap`. The kernel makes one for every task it starts.
+    pub fn new(trap: Rc<Trap>) -> Sys {
+        Sys { trap }
+    }
+
+    /// Traps into the kernel with `call` and returns its reply.
+    pub async fn call(&self, call: Syscall) -> SysResult<Reply> {
+        TrapCall {
+            trap: &self.trap,
+            request: Some(call),
+            trapped: false,
+        }
+        .await
+    }
+
+    /// Starts the registered program `program` as a child, with `args` after
+    /// its name in argv and descriptors `fds`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// use syscalls::FdMap;
+    /// let pid = sys.spawn("echo", ["hi"], FdMap::stdio()).await?;
+    /// let (_, status) = sys.wait(pid).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `ENOENT` no such program; see [`Syscall::Spawn`].
+    pub async fn spawn<I, S>(&self, program: &str, args: I, fds: FdMap) -> SysResult<Pid>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Command::new(program).args(args).fds(fds).spawn(self).await
+    }
+
+    /// Starts a child running `main`, which gets the child's own `Sys`. The
+    /// child inherits fds 0, 1 and 2 and the parent's argv.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let pid = sys.spawn_fn(|sys| async move {
+    ///     let _ = sys.write(syscalls::Fd::STDOUT, b"child\n").await;
+    ///     7
+    /// }).await?;
+    /// assert_eq!(sys.wait(pid).await?, (pid, 7));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EAGAIN` the task table is full.
+    pub async fn spawn_fn<F, Fut>(&self, main: F) -> SysResult<Pid>
+    where
+        F: FnOnce(Sys) -> Fut + 'static,
+        Fut: Future<Output = ExitCode> + 'static,
+    {
+        Command::from_fn(main).spawn(self).await
+    }
+
+    /// Ends the calling task with `code`. Never returns.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// match sys.exit(3).await {}
+    /// # }
+    /// ```
+    pub async fn exit(&self, code: ExitCode) -> Infallible {
+        let _ = self.call(Syscall::Exit(code)).await;
+        unreachable!("the kernel never answers exit")
+    }
+
+    /// Waits for the child `pid` to end and reaps it: `(pid, status)`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, pid: syscalls::Pid) {
+    /// let (_, status) = sys.wait(pid).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ECHILD` it is not the caller's child.
+    pub async fn wait(&self, pid: Pid) -> SysResult<(Pid, ExitCode)> {
+        waited(self.call(Syscall::Wait(Some(pid))).await)
+    }
+
+    /// Waits for any child to end and reaps it: `(pid, status)`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// while let Ok((pid, status)) = sys.wait_any().await {}
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ECHILD` the caller has no children.
+    pub async fn wait_any(&self) -> SysResult<(Pid, ExitCode)> {
+        waited(self.call(Syscall::Wait(None)).await)
+    }
+
+    /// Sends `signal` to `pid`, which ends with status `128 + signal`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, pid: syscalls::Pid) {
+    /// sys.kill(pid, syscalls::Signal::Term).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ESRCH` no such task; `EPERM` pid 1.
+    pub async fn kill(&self, pid: Pid, signal: Signal) -> SysResult<()> {
+        unit(self.call(Syscall::Kill(pid, signal)).await)
+    }
+
+    /// Sends `signal` to every task of the group `pgid`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, leader: syscalls::Pid) {
+    /// let _ = sys.kill_group(leader, syscalls::Signal::Int).await;
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ESRCH` no live task in that group.
+    pub async fn kill_group(&self, pgid: Pid, signal: Signal) -> SysResult<()> {
+        unit(self.call(Syscall::KillGroup(pgid, signal)).await)
+    }
+
+    /// The caller's pid.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let me = sys.getpid().await;
+    /// # }
+    /// ```
+    pub async fn getpid(&self) -> Pid {
+        match self.call(Syscall::GetPid).await {
+            Ok(Reply::Pid(pid)) => pid,
+            other => unexpected("getpid", other),
+        }
+    }
+
+    /// The caller's parent's pid.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let parent = sys.getppid().await;
+    /// # }
+    /// ```
+    pub async fn getppid(&self) -> Pid {
+        match self.call(Syscall::GetPPid).await {
+            Ok(Reply::Pid(pid)) => pid,
+            other => unexpected("getppid", other),
+        }
+    }
+
+    /// Sleeps for at least `duration`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// sys.sleep(std::time::Duration::from_millis(10)).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ETIMEDOUT` never for a plain sleep; kept for deadlines set around it.
+    pub async fn sleep(&self, duration: Duration) -> SysResult<()> {
+        unit(self.call(Syscall::Sleep(duration)).await)
+    }
+
+    /// The kernel's clock: time since boot.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let t0 = sys.now().await;
+    /// # }
+    /// ```
+    pub async fn now(&self) -> Duration {
+        match self.call(Syscall::Now).await {
+            Ok(Reply::Time(t)) => t,
+            other => unexpected("now", other),
+        }
+    }
+
+    /// Lets every task that is ready run before the caller runs again.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// sys.yield_now().await;
+    /// # }
+    /// ```
+    pub async fn yield_now(&self) {
+        let _ = self.call(Syscall::Yield).await;
+    }
+
+    /// A pipe with the default 64 KiB buffer: `(read end, write end)`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let (r, w) = sys.pipe().await?;
+    /// sys.write(w, b"x").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EMFILE` the descriptor table is full.
+    pub async fn pipe(&self) -> SysResult<(Fd, Fd)> {
+        self.pipe_with_capacity(0).await
+    }
+
+    /// A pipe whose buffer holds `capacity` bytes.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let (r, w) = sys.pipe_with_capacity(16).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EMFILE` table full; `EINVAL` capacity over the kernel's limit.
+    pub async fn pipe_with_capacity(&self, capacity: usize) -> SysResult<(Fd, Fd)> {
+        match self.call(Syscall::Pipe { capacity }).await? {
+            Reply::Pipe(r, w) => Ok((r, w)),
+            other => unexpected("pipe", Ok(other)),
+        }
+    }
+
+    /// Reads up to `buf.len()` bytes; 0 means end-of-file.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let mut buf = [0u8; 512];
+    /// let n = sys.read(syscalls::Fd::STDIN, &mut buf).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open for reading.
+    pub async fn read(&self, fd: Fd, buf: &mut [u8]) -> SysResult<usize> {
+        // The kernel may write into `buf` while this future is pending: the
+        // borrow lasts as long as the future, and a future dropped before its
+        // call reached the kernel withdraws the call (see `TrapCall::drop`).
+        let call = Syscall::Read {
+            fd,
+            buf: buf.as_mut_ptr(),
+            len: buf.len(),
+        };
+        size(self.call(call).await)
+    }
+
+    /// Writes some of `buf` (at least one byte unless `buf` is empty) and
+    /// says how many.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let n = sys.write(syscalls::Fd::STDOUT, b"hi\n").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open for writing; `EPIPE` no reader left.
+    pub async fn write(&self, fd: Fd, buf: &[u8]) -> SysResult<usize> {
+        let call = Syscall::Write {
+            fd,
+            buf: buf.as_ptr(),
+            len: buf.len(),
+        };
+        size(self.call(call).await)
+    }
+
+    /// Writes all of `buf`, in as many writes as it takes.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// sys.write_all(syscalls::Fd::STDOUT, b"all of it\n").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sys::write`]; bytes before the failure were written.
+    pub async fn write_all(&self, fd: Fd, mut buf: &[u8]) -> SysResult<()> {
+        while !buf.is_empty() {
+            let n = self.write(fd, buf).await?;
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Writes `text` to standard output.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// sys.print("hello\n").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sys::write`].
+    pub async fn print(&self, text: &str) -> SysResult<()> {
+        self.write_all(Fd::STDOUT, text.as_bytes()).await
+    }
+
+    /// Writes `text` to standard error.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let _ = sys.eprint("cat: nosuch: no such file or directory\n").await;
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sys::write`].
+    pub async fn eprint(&self, text: &str) -> SysResult<()> {
+        self.write_all(Fd::STDERR, text.as_bytes()).await
+    }
+
+    /// Reads until end-of-file, appending to `out`; returns the count read.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let mut all = Vec::new();
+    /// sys.read_to_end(syscalls::Fd::STDIN, &mut all).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Sys::read`].
+    pub async fn read_to_end(&self, fd: Fd, out: &mut Vec<u8>) -> SysResult<usize> {
+        let mut buf = vec![0u8; 16 * 1024];
+        let start = out.len();
+        loop {
+            let n = self.read(fd, &mut buf).await?;
+            if n == 0 {
+                return Ok(out.len() - start);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Closes `fd`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, fd: syscalls::Fd) {
+    /// sys.close(fd).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open.
+    pub async fn close(&self, fd: Fd) -> SysResult<()> {
+        unit(self.call(Syscall::Close(fd)).await)
+    }
+
+    /// Makes `to` a copy of `from` (closing what `to` was).
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, w: syscalls::Fd) {
+    /// sys.dup2(w, syscalls::Fd::STDOUT).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` from not open; `EMFILE` to beyond the limit.
+    pub async fn dup2(&self, from: Fd, to: Fd) -> SysResult<Fd> {
+        fd(self.call(Syscall::Dup2(from, to)).await)
+    }
+
+    /// Copies `fd` to the lowest free descriptor.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let copy = sys.dup(syscalls::Fd::STDOUT).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open; `EMFILE` table full.
+    pub async fn dup(&self, from: Fd) -> SysResult<Fd> {
+        fd(self.call(Syscall::Dup(from)).await)
+    }
+
+    /// A snapshot of the task table, by pid.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// for t in sys.tasks().await { let _ = (t.pid, t.state); }
+    /// # }
+    /// ```
+    pub async fn tasks(&self) -> Vec<TaskInfo> {
+        match self.call(Syscall::Tasks).await {
+            Ok(Reply::Tasks(tasks)) => tasks,
+            other => unexpected("tasks", other),
+        }
+    }
+
+    /// The program registry.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// for p in sys.programs().await { let _ = (p.name, p.about); }
+    /// # }
+    /// ```
+    pub async fn programs(&self) -> Vec<ProgramInfo> {
+        match self.call(Syscall::Programs).await {
+            Ok(Reply::Programs(list)) => list,
+            other => unexpected("programs", other),
+        }
+    }
+
+    /// Is `fd` the interactive console?
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let interactive = sys.is_terminal(syscalls::Fd::STDIN).await.unwrap_or(false);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open.
+    pub async fn is_terminal(&self, fd: Fd) -> SysResult<bool> {
+        match self.call(Syscall::IsTerminal(fd)).await? {
+            Reply::Bool(b) => Ok(b),
+            other => unexpected("isatty", Ok(other)),
+        }
+    }
+
+    /// Makes `pgid` the foreground group of the console `fd`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, job: syscalls::Pid) {
+    /// let _ = sys.set_foreground(syscalls::Fd::STDIN, job).await;
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` fd not open; `ENOTTY` not the console.
+    pub async fn set_foreground(&self, fd: Fd, pgid: Pid) -> SysResult<()> {
+        unit(self.call(Syscall::SetForeground(fd, pgid)).await)
+    }
+}
+
+/// A child to start, built up like `std::process::Command`.
+///
+/// ```
+/// # async fn f(sys: syscalls::Sys, w: syscalls::Fd) -> Result<(), syscalls::Errno> {
+/// use syscalls::{Command, Fd, FdMap, PGroup};
+/// let pid = Command::new("wc")
+///     .arg("-l")
+///     .fds(FdMap::stdio().set(Fd::STDOUT, w))
+///     .pgroup(PGroup::New)
+///     .spawn(&sys)
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct Command {
+    request: SpawnRequest,
+}
+
+impl Command {
+    /// The registered program `program`, with no arguments yet.
+    pub fn new(program: &str) -> Command {
+        Command {
+            request: SpawnRequest {
+                image: Image::Program(program.to_string()),
+                args: vec![program.to_string()],
+                fds: FdMap::stdio(),
+                pgroup: PGroup::Inherit,
+            },
+        }
+    }
+
+    /// A child that runs `main` with its own `Sys`.
+    pub fn from_fn<F, Fut>(main: F) -> Command
+    where
+        F: FnOnce(Sys) -> Fut + 'static,
+        Fut: Future<Output = ExitCode> + 'static,
+    {
+        Command {
+            request: SpawnRequest {
+                image: Image::Fn(Box::new(move |sys| Box::pin(main(sys)))),
+                args: Vec::new(),
+                fds: FdMap::stdio(),
+                pgroup: PGroup::Inherit,
+            },
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Command {
+        self.request.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.request.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Names a `from_fn` child for `ps` (its argv becomes `[name]`).
+    pub fn name(mut self, name: impl Into<String>) -> Command {
+        if matches!(self.request.image, Image::Fn(_)) {
+            self.request.args = vec![name.into()];
+        }
+        self
+    }
+
+    /// The child's descriptors.
+    pub fn fds(mut self, fds: FdMap) -> Command {
+        self.request.fds = fds;
+        self
+    }
+
+    /// The child's process group.
+    pub fn pgroup(mut self, pgroup: PGroup) -> Command {
+        self.request.pgroup = pgroup;
+        self
+    }
+
+    /// Starts the child.
+    ///
+    /// # Errors
+    /// See [`Syscall::Spawn`].
+    pub async fn spawn(self, sys: &Sys) -> SysResult<Pid> {
+        match sys.call(Syscall::Spawn(Box::new(self.request))).await? {
+            Reply::Pid(pid) => Ok(pid),
+            other => unexpected("spawn", Ok(other)),
+        }
+    }
+}
+
+fn unexpected<T>(call: &str, reply: SysResult<Reply>) -> T {
+    panic!("kernel answered {call} with {reply:?}")
+}
+
+fn unit(reply: SysResult<Reply>) -> SysResult<()> {
+    match reply? {
+        Reply::Unit => Ok(()),
+        other => unexpected("a call", Ok(other)),
+    }
+}
+
+fn size(reply: SysResult<Reply>) -> SysResult<usize> {
+    match reply? {
+        Reply::Size(n) => Ok(n),
+        other => unexpected("read/write", Ok(other)),
+    }
+}
+
+fn fd(reply: SysResult<Reply>) -> SysResult<Fd> {
+    match reply? {
+        Reply::Fd(fd) => Ok(fd),
+        other => unexpected("dup", Ok(other)),
+    }
+}
+
+fn waited(reply: SysResult<Reply>) -> SysResult<(Pid, ExitCode)> {
+    match reply? {
+        Reply::Waited(pid, code) => Ok((pid, code)),
+        other => unexpected("wait", Ok(other)),
+    }
+}
