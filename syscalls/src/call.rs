@@ -22,12 +22,19 @@ pub enum Syscall {
     Spawn(Box<SpawnRequest>),
     /// End the calling task with this status. Never replies.
     Exit(ExitCode),
-    /// Wait for a child to end and reap it: `Some(pid)` that child, `None`
-    /// any child. Replies `Reply::Waited(pid, status)`.
+    /// Wait for a child to end and reap it: `pid: Some(p)` that child,
+    /// `None` any child. Replies `Reply::Waited(pid, status)`. With
+    /// `hang: false` it does not block: `Reply::Unit` when no such child
+    /// has ended yet (Unix `WNOHANG`).
     ///
     /// # Errors
     /// `ECHILD` the caller has no such child (or no child at all).
-    Wait(Option<Pid>),
+    Wait {
+        /// The child, or any child.
+        pid: Option<Pid>,
+        /// Block until one ends.
+        hang: bool,
+    },
     /// Send a signal to a task: it ends at once with status `128 + signal`,
     /// even when blocked in a call. Replies `Reply::Unit`; a zombie target is
     /// left as it is.
@@ -177,7 +184,7 @@ impl Syscall {
         match self {
             Syscall::Spawn(_) => "spawn",
             Syscall::Exit(_) => "exit",
-            Syscall::Wait(_) => "wait",
+            Syscall::Wait { .. } => "wait",
             Syscall::Kill(..) => "kill",
             Syscall::KillGroup(..) => "killpg",
             Syscall::GetPid => "getpid",
@@ -207,8 +214,13 @@ impl fmt::Debug for Syscall {
                 Image::Fn(_) => write!(f, "spawn_fn({:?})", req.args),
             },
             Syscall::Exit(code) => write!(f, "exit({code})"),
-            Syscall::Wait(Some(pid)) => write!(f, "wait({pid})"),
-            Syscall::Wait(None) => write!(f, "wait_any()"),
+            Syscall::Wait { pid, hang } => {
+                let call = if *hang { "wait" } else { "try_wait" };
+                match pid {
+                    Some(pid) => write!(f, "{call}({pid})"),
+                    None => write!(f, "{call}(any)"),
+                }
+            }
             Syscall::Kill(pid, sig) => write!(f, "kill({pid}, {sig})"),
             Syscall::KillGroup(pid, sig) => write!(f, "killpg({pid}, {sig})"),
             Syscall::Sleep(d) => write!(f, "sleep({d:?})"),

@@ -219,7 +219,8 @@ impl Sys {
     /// # Errors
     /// `ECHILD` it is not the caller's child.
     pub async fn wait(&self, pid: Pid) -> SysResult<(Pid, ExitCode)> {
-        waited(self.call(Syscall::Wait(Some(pid))).await)
+        waited(self.call(Syscall::Wait { pid: Some(pid), hang: true }).await)?
+            .ok_or(Errno::ECHILD)
     }
 
     /// Waits for any child to end and reaps it: `(pid, status)`.
@@ -233,7 +234,23 @@ impl Sys {
     /// # Errors
     /// `ECHILD` the caller has no children.
     pub async fn wait_any(&self) -> SysResult<(Pid, ExitCode)> {
-        waited(self.call(Syscall::Wait(None)).await)
+        waited(self.call(Syscall::Wait { pid: None, hang: true }).await)?
+            .ok_or(Errno::ECHILD)
+    }
+
+    /// Reaps a child that has already ended, without blocking: `None` when
+    /// none has (Unix `waitpid(-1, WNOHANG)`); `pid` names one child.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// while let Ok(Some((pid, status))) = sys.try_wait(None).await {}
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `ECHILD` the caller has no such child (or none at all).
+    pub async fn try_wait(&self, pid: Option<Pid>) -> SysResult<Option<(Pid, ExitCode)>> {
+        waited(self.call(Syscall::Wait { pid, hang: false }).await)
     }
 
     /// Sends `signal` to `pid`, which ends with status `128 + signal`.
@@ -696,9 +713,10 @@ fn fd(reply: SysResult<Reply>) -> SysResult<Fd> {
     }
 }
 
-fn waited(reply: SysResult<Reply>) -> SysResult<(Pid, ExitCode)> {
+fn waited(reply: SysResult<Reply>) -> SysResult<Option<(Pid, ExitCode)>> {
     match reply? {
-        Reply::Waited(pid, code) => Ok((pid, code)),
+        Reply::Waited(pid, code) => Ok(Some((pid, code))),
+        Reply::Unit => Ok(None),
         other => unexpected("wait", Ok(other)),
     }
 }
