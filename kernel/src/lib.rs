@@ -1,1 +1,275 @@
-//! stub
+//! The coos kernel: one host thread that owns every task and resource.
+//! Tasks are coroutines; they reach the kernel only through system calls
+//! (the `syscalls` crate), which the kernel carries out in one place
+//! (`dispatch.rs`). See `../shared/DESIGN.md` for the whole picture.
+//!
+//! ```no_run
+//! use kernel::{Config, ConsoleSpec, Kernel};
+//! let mut k = Kernel::boot(Config::default(), Vec::new(), ConsoleSpec::host()).unwrap();
+//! k.start(syscalls::Command::from_fn(|sys| async move {
+//!     let _ = sys.print("hello from pid 2\n").await;
+//!     0
+//! }));
+//! let status = k.run();
+//! ```
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod dispatch;
+mod fd;
+mod inbox;
+mod init;
+mod panic;
+mod poll;
+mod proc;
+mod sched;
+mod task;
+mod time;
+mod trace;
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+use syscalls::{Command, ExitCode, Pid, Program, Trap};
+
+pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec};
+pub use inbox::{InboxSender, Message};
+pub use time::ClockKind;
+pub use trace::Event;
+
+use fd::console::Console;
+use fd::pipe::Pipe;
+use inbox::Inbox;
+use poll::Poller;
+use task::TaskTable;
+use time::{Clock, Timers};
+
+/// Limits and choices a kernel is booted with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most tasks alive at once (zombies count); `spawn` answers `EAGAIN`
+    /// past it.
+    pub max_tasks: usize,
+    /// Most descriptors per task; past it, `EMFILE`.
+    pub max_fds: usize,
+    /// A pipe's buffer when `pipe()` names none.
+    pub pipe_capacity: usize,
+    /// The largest buffer `pipe_with_capacity` may ask for (`EINVAL`).
+    pub max_pipe_capacity: usize,
+    /// Host clock, or virtual time for tests.
+    pub clock: ClockKind,
+    /// Record an event trace (`Kernel::trace`).
+    pub trace: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_tasks: 1 << 20,
+            max_fds: 1024,
+            pipe_capacity: 64 * 1024,
+            max_pipe_capacity: 16 << 20,
+            clock: ClockKind::Host,
+            trace: false,
+        }
+    }
+}
+
+/// Why a kernel could not boot.
+#[derive(Debug)]
+pub struct BootError(String);
+
+impl std::fmt::Display for BootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "coos: cannot boot: {}", self.0)
+    }
+}
+
+impl std::error::Error for BootError {}
+
+/// What `Kernel::step` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Ran this task once (a poll, and the calls it made that finished at once).
+    Ran(Pid),
+    /// Nothing was ready; events and due timers were handled.
+    Idle,
+    /// Init has ended: the run is over, with the first program's status.
+    Halted(ExitCode),
+}
+
+/// A kernel: its tasks, their resources, and the loop that runs them.
+pub struct Kernel {
+    config: Config,
+    programs: HashMap<&'static str, Program>,
+    program_list: Vec<Program>,
+    trap: Rc<Trap>,
+    tasks: TaskTable,
+    ready: VecDeque<Pid>,
+    timers: Timers,
+    clock: Clock,
+    pipes: Vec<Option<Pipe>>,
+    free_pipes: Vec<u32>,
+    console: Console,
+    poller: Poller,
+    inbox: Inbox,
+    /// How many tasks are parked on host fds (the poller need not be asked
+    /// between tasks when none are).
+    host_waiters: usize,
+    trace: Vec<Event>,
+    halted: Option<ExitCode>,
+}
+
+impl Kernel {
+    /// Boots a kernel with `programs` as its registry and `console` as the
+    /// first program's fds 0, 1 and 2. No task runs until `start`.
+    ///
+    /// # Errors
+    /// The host refused an epoll instance or an eventfd.
+    pub fn boot(
+        config: Config,
+        programs: Vec<Program>,
+        console: ConsoleSpec,
+    ) -> Result<Kernel, BootError> {
+        panic::install_hook();
+        let poller = Poller::new().map_err(|e| BootError(format!("epoll: {e}")))?;
+        let inbox = Inbox::new().map_err(|e| BootError(format!("eventfd: {e}")))?;
+        poller
+            .register(inbox.wake_fd(), poll::WAKE_TOKEN, false)
+            .map_err(|e| BootError(format!("epoll: {e}")))?;
+        let pid_max =
+            (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
+        Ok(Kernel {
+            clock: Clock::new(config.clock),
+            programs: programs.iter().map(|p| (p.name, *p)).collect(),
+            program_list: programs,
+            trap: Rc::new(Trap::new()),
+            tasks: TaskTable::new(pid_max),
+            ready: VecDeque::new(),
+            timers: Timers::default(),
+            pipes: Vec::new(),
+            free_pipes: Vec::new(),
+            console: Console::new(console),
+            poller,
+            inbox,
+            host_waiters: 0,
+            trace: Vec::new(),
+            halted: None,
+            config,
+        })
+    }
+
+    /// Starts init (pid 1), which runs `command` as its child (pid 2) on the
+    /// console, reaps every orphan, and when that child ends, ends every task
+    /// left and halts the kernel with the child's status.
+    pub fn start(&mut self, command: Command) {
+        assert!(self.tasks.len() == 0, "start is called once per kernel");
+        self.spawn_init(command);
+    }
+
+    /// Runs until init halts; returns the first program's status.
+    pub fn run(&mut self) -> ExitCode {
+        loop {
+            if let Step::Halted(code) = self.run_batch(true) {
+                return code;
+            }
+        }
+    }
+
+    /// Runs until init halts (`Some(status)`) or until nothing can happen
+    /// without input from outside (`None`): no task ready, no timer set, no
+    /// task waiting on a host fd. Tests feed the console and call it again.
+    pub fn run_until_idle(&mut self) -> Option<ExitCode> {
+        loop {
+            match self.run_batch(false) {
+                Step::Halted(code) => return Some(code),
+                Step::Idle
+                    if self.ready.is_empty()
+                        && self.timers.len() == 0
+                        && self.host_waiters == 0 =>
+                {
+                    if self.inbox.is_empty() {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs one ready task once, or, with none ready, handles events and
+    /// due timers (moving virtual time to the next deadline).
+    pub fn step(&mut self) -> Step {
+        if let Some(code) = self.halted {
+            return Step::Halted(code);
+        }
+        match self.ready.pop_front() {
+            Some(pid) => {
+                self.run_task(pid);
+                Step::Ran(pid)
+            }
+            None => {
+                self.handle_events(false);
+                match self.halted {
+                    Some(code) => Step::Halted(code),
+                    None => Step::Idle,
+                }
+            }
+        }
+    }
+
+    /// Moves a virtual clock forward by `by` and wakes the sleepers now due.
+    /// (No effect on the time of a host clock.)
+    pub fn advance(&mut self, by: Duration) {
+        let to = self.clock.now() + by;
+        self.clock.advance_to(to);
+        self.expire_timers();
+    }
+
+    /// The kernel's clock: time since boot.
+    pub fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// The events recorded so far (with `Config::trace`).
+    pub fn trace(&self) -> &[Event] {
+        &self.trace
+    }
+
+    /// Takes the recorded events, leaving the trace empty.
+    pub fn take_trace(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Appends `bytes` to fed console input and wakes its readers.
+    pub fn feed_console(&mut self, bytes: &[u8]) {
+        self.handle_message(Message::ConsoleInput(bytes.to_vec()));
+    }
+
+    /// Ends fed console input: readers see end-of-file once it is drained.
+    pub fn end_console(&mut self) {
+        self.handle_message(Message::ConsoleEof);
+    }
+
+    /// A sender other threads use to reach this kernel.
+    pub fn inbox(&self) -> InboxSender {
+        self.inbox.sender()
+    }
+
+    /// How many tasks exist (zombies included).
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Is there a task with this pid (zombie or not)?
+    pub fn has_task(&self, pid: Pid) -> bool {
+        self.tasks.get(pid).is_some()
+    }
+
+    fn record(&mut self, event: impl FnOnce() -> Event) {
+        if self.config.trace {
+            self.trace.push(event());
+        }
+    }
+}

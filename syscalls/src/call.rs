@@ -115,6 +115,13 @@ pub enum Syscall {
     /// # Errors
     /// `EBADF` fd not open; `EMFILE` table full.
     Dup(Fd),
+    /// Open a device by path at the lowest free descriptor. There is one so
+    /// far: `/dev/null`, which reads end-of-file and swallows writes. Replies
+    /// `Reply::Fd`.
+    ///
+    /// # Errors
+    /// `ENOENT` no such device; `EMFILE` table full.
+    Open(String),
     /// A snapshot of the task table, by pid. Replies `Reply::Tasks`.
     Tasks,
     /// The program registry. Replies `Reply::Programs`.
@@ -198,6 +205,7 @@ impl Syscall {
             Syscall::Close(_) => "close",
             Syscall::Dup2(..) => "dup2",
             Syscall::Dup(_) => "dup",
+            Syscall::Open(_) => "open",
             Syscall::Tasks => "tasks",
             Syscall::Programs => "programs",
             Syscall::IsTerminal(_) => "isatty",
@@ -230,6 +238,7 @@ impl fmt::Debug for Syscall {
             Syscall::Close(fd) => write!(f, "close({fd})"),
             Syscall::Dup2(from, to) => write!(f, "dup2({from}, {to})"),
             Syscall::Dup(fd) => write!(f, "dup({fd})"),
+            Syscall::Open(path) => write!(f, "open({path:?})"),
             Syscall::IsTerminal(fd) => write!(f, "isatty({fd})"),
             Syscall::SetForeground(fd, pid) => write!(f, "tcsetpgrp({fd}, {pid})"),
             other => write!(f, "{}()", other.name()),

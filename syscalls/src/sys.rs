@@ -219,8 +219,14 @@ impl Sys {
     /// # Errors
     /// `ECHILD` it is not the caller's child.
     pub async fn wait(&self, pid: Pid) -> SysResult<(Pid, ExitCode)> {
-        waited(self.call(Syscall::Wait { pid: Some(pid), hang: true }).await)?
-            .ok_or(Errno::ECHILD)
+        waited(
+            self.call(Syscall::Wait {
+                pid: Some(pid),
+                hang: true,
+            })
+            .await,
+        )?
+        .ok_or(Errno::ECHILD)
     }
 
     /// Waits for any child to end and reaps it: `(pid, status)`.
@@ -234,8 +240,14 @@ impl Sys {
     /// # Errors
     /// `ECHILD` the caller has no children.
     pub async fn wait_any(&self) -> SysResult<(Pid, ExitCode)> {
-        waited(self.call(Syscall::Wait { pid: None, hang: true }).await)?
-            .ok_or(Errno::ECHILD)
+        waited(
+            self.call(Syscall::Wait {
+                pid: None,
+                hang: true,
+            })
+            .await,
+        )?
+        .ok_or(Errno::ECHILD)
     }
 
     /// Reaps a child that has already ended, without blocking: `None` when
@@ -534,6 +546,21 @@ impl Sys {
         fd(self.call(Syscall::Dup(from)).await)
     }
 
+    /// Opens a device: so far only `/dev/null`.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let null = sys.open("/dev/null").await?;
+    /// assert_eq!(sys.read(null, &mut [0u8; 8]).await?, 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `ENOENT` no such device; `EMFILE` table full.
+    pub async fn open(&self, path: &str) -> SysResult<Fd> {
+        fd(self.call(Syscall::Open(path.to_string())).await)
+    }
+
     /// A snapshot of the task table, by pid.
     ///
     /// ```
@@ -674,6 +701,12 @@ impl Command {
     pub fn pgroup(mut self, pgroup: PGroup) -> Command {
         self.request.pgroup = pgroup;
         self
+    }
+
+    /// The request this command makes (for a kernel starting its first
+    /// program, or a program that builds `Syscall::Spawn` itself).
+    pub fn into_request(self) -> SpawnRequest {
+        self.request
     }
 
     /// Starts the child.

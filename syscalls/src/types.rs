@@ -231,7 +231,9 @@ impl fmt::Display for TaskState {
         match self {
             TaskState::Ready => f.write_str("ready"),
             TaskState::Running => f.write_str("running"),
-            TaskState::Sleeping { until } => write!(f, "sleeping until {:.3}s", until.as_secs_f64()),
+            TaskState::Sleeping { until } => {
+                write!(f, "sleeping until {:.3}s", until.as_secs_f64())
+            }
             TaskState::Reading(fd) => write!(f, "reading fd {fd}"),
             TaskState::Writing(fd) => write!(f, "writing fd {fd}"),
             TaskState::Waiting(Some(pid)) => write!(f, "waiting for pid {pid}"),

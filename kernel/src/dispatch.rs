@@ -1,0 +1,62 @@
+//! The system-call table: one exhaustive `match` over `Syscall` (no `_`
+//! arm, so a new call does not compile until it is handled here). Each arm
+//! calls a short `sys_*` handler that checks its arguments and calls the
+//! mechanism in `proc.rs`, `fd/` or `time.rs`.
+
+use syscalls::{Pid, ProgramInfo, Reply, SysResult, Syscall};
+
+use crate::task::WaitOn;
+use crate::Kernel;
+
+/// What became of a call.
+pub(crate) enum Outcome {
+    /// Finished at once with this result; the caller may run on.
+    Done(SysResult<Reply>),
+    /// Finished; the caller goes behind every ready task.
+    Yield,
+    /// The caller waits; the handler has parked it where the event it waits
+    /// for will find it.
+    Block(WaitOn),
+    /// The caller no longer runs (it exited or killed itself).
+    Gone,
+}
+
+impl Kernel {
+    pub(crate) fn dispatch(&mut self, pid: Pid, call: Syscall) -> Outcome {
+        use Outcome::Done;
+        match call {
+            Syscall::Spawn(request) => Done(self.sys_spawn(pid, *request).map(Reply::Pid)),
+            Syscall::Exit(code) => {
+                self.exit_task(pid, code);
+                Outcome::Gone
+            }
+            Syscall::Wait { pid: child, hang } => self.sys_wait(pid, child, hang),
+            Syscall::Kill(target, signal) => self.sys_kill(pid, target, signal),
+            Syscall::KillGroup(group, signal) => self.sys_kill_group(pid, group, signal),
+            Syscall::GetPid => Done(Ok(Reply::Pid(pid))),
+            Syscall::GetPPid => Done(Ok(Reply::Pid(self.task(pid).ppid))),
+            Syscall::Sleep(duration) => self.sys_sleep(pid, duration),
+            Syscall::Now => Done(Ok(Reply::Time(self.clock.now()))),
+            Syscall::Yield => Outcome::Yield,
+            Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
+            Syscall::Read { fd, buf, len } => self.sys_read(pid, fd, buf, len),
+            Syscall::Write { fd, buf, len } => self.sys_write(pid, fd, buf, len),
+            Syscall::Close(fd) => Done(self.sys_close(pid, fd)),
+            Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
+            Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
+            Syscall::Open(path) => Done(self.sys_open(pid, &path)),
+            Syscall::Tasks => Done(Ok(Reply::Tasks(self.snapshot()))),
+            Syscall::Programs => Done(Ok(Reply::Programs(
+                self.program_list
+                    .iter()
+                    .map(|p| ProgramInfo {
+                        name: p.name.to_string(),
+                        about: p.about.to_string(),
+                    })
+                    .collect(),
+            ))),
+            Syscall::IsTerminal(fd) => Done(self.sys_is_terminal(pid, fd)),
+            Syscall::SetForeground(fd, group) => Done(self.sys_set_foreground(pid, fd, group)),
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The console: what fds 0, 1 and 2 of the first program are. Its input is
+//! either the host's stdin (read without blocking, through the poller) or
+//! bytes fed to the kernel (by a test, or by the terminal thread through the
+//! inbox); its outputs are the host's stdout and stderr, or a capture
+//! buffer, or a sink function (the terminal's printer).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use std::slice;
+
+use syscalls::{Errno, Fd, Pid, Reply};
+
+use super::host::{HostFd, Watch};
+use super::Object;
+use crate::dispatch::Outcome;
+use crate::task::WaitOn;
+use crate::Kernel;
+
+/// Bytes a test reads back from a captured console stream.
+pub type Capture = Rc<RefCell<Vec<u8>>>;
+
+/// Where console input comes from.
+pub enum ConsoleInput {
+    /// The host's stdin.
+    Host,
+    /// Bytes fed with `Kernel::feed_console` or `Message::ConsoleInput`,
+    /// these first; end-of-file only once told (`Kernel::end_console`).
+    Fed(Vec<u8>),
+}
+
+/// Where a console output stream goes.
+pub enum ConsoleOutput {
+    /// The host's stdout (or stderr for the error stream).
+    Host,
+    /// Appended to a buffer the caller keeps a clone of.
+    Capture(Capture),
+    /// Handed to a function (the terminal's printer).
+    Sink(Box<dyn FnMut(&[u8])>),
+}
+
+/// What the console is made of.
+pub struct ConsoleSpec {
+    /// Input.
+    pub input: ConsoleInput,
+    /// Standard output.
+    pub stdout: ConsoleOutput,
+    /// Standard error (and the kernel's own messages).
+    pub stderr: ConsoleOutput,
+    /// Does it answer `is_terminal` with yes? `None`: ask the host.
+    pub terminal: Option<bool>,
+}
+
+impl ConsoleSpec {
+    /// The host's stdin, stdout and stderr.
+    pub fn host() -> ConsoleSpec {
+        ConsoleSpec {
+            input: ConsoleInput::Host,
+            stdout: ConsoleOutput::Host,
+            stderr: ConsoleOutput::Host,
+            terminal: None,
+        }
+    }
+
+    /// Scripted: `input` then end-of-file; both outputs captured. Returns
+    /// the spec and the (stdout, stderr) captures.
+    pub fn scripted(input: &[u8]) -> (ConsoleSpec, Capture, Capture) {
+        let out = Capture::default();
+        let err = Capture::default();
+        let spec = ConsoleSpec {
+            input: ConsoleInput::Fed(input.to_vec()),
+            stdout: ConsoleOutput::Capture(out.clone()),
+            stderr: ConsoleOutput::Capture(err.clone()),
+            terminal: Some(false),
+        };
+        (spec, out, err)
+    }
+}
+
+pub(crate) enum Input {
+    Fed { buf: VecDeque<u8>, eof: bool },
+    Host(HostFd),
+}
+
+pub(crate) enum Output {
+    Host(HostFd),
+    Capture(Capture),
+    Sink(Box<dyn FnMut(&[u8])>),
+}
+
+impl Output {
+    fn host(&self) -> Option<&HostFd> {
+        match self {
+            Output::Host(fd) => Some(fd),
+            _ => None,
+        }
+    }
+
+    /// Writes what it can now: `Err(EAGAIN)` means try when the poller
+    /// says the host fd is writable.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<usize, Errno> {
+        match self {
+            Output::Host(fd) => fd.write(bytes),
+            Output::Capture(buf) => {
+                buf.borrow_mut().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            Output::Sink(f) => {
+                f(bytes);
+                Ok(bytes.len())
+            }
+        }
+    }
+}
+
+pub(crate) struct Console {
+    pub input: Input,
+    pub stdout: Output,
+    pub stderr: Output,
+    pub terminal: bool,
+    /// The group Ctrl-C interrupts (0: none).
+    pub foreground: Pid,
+    /// Tasks parked reading the console.
+    pub read_waiters: VecDeque<Pid>,
+    /// Tasks parked writing to a host stdout/stderr that was full.
+    pub write_waiters: VecDeque<Pid>,
+}
+
+/// Poller tokens of the host's stdio.
+pub(crate) const STDIN_TOKEN: u64 = 1;
+pub(crate) const STDOUT_TOKEN: u64 = 2;
+pub(crate) const STDERR_TOKEN: u64 = 3;
+
+impl Console {
+    pub(crate) fn new(spec: ConsoleSpec) -> Console {
+        // Read every host fd's flags before changing any: stdout and stderr
+        // often share one file description (the terminal).
+        let stdin = HostFd::new(std::io::stdin().as_fd_static());
+        let stdout = HostFd::new(std::io::stdout().as_fd_static());
+        let stderr = HostFd::new(std::io::stderr().as_fd_static());
+        let host_terminal = stdin.is_terminal();
+        let input = match spec.input {
+            ConsoleInput::Host => Input::Host(stdin),
+            ConsoleInput::Fed(bytes) => Input::Fed {
+                buf: bytes.into(),
+                eof: false,
+            },
+        };
+        let output = |o: ConsoleOutput, host: HostFd| match o {
+            ConsoleOutput::Host => Output::Host(host),
+            ConsoleOutput::Capture(c) => Output::Capture(c),
+            ConsoleOutput::Sink(f) => Output::Sink(f),
+        };
+        let console = Console {
+            input,
+            stdout: output(spec.stdout, stdout),
+            stderr: output(spec.stderr, stderr),
+            terminal: spec.terminal.unwrap_or(host_terminal),
+            foreground: Pid(0),
+            read_waiters: VecDeque::new(),
+            write_waiters: VecDeque::new(),
+        };
+        for host in console.host_fds() {
+            host.set_nonblocking();
+        }
+        console
+    }
+
+    pub(crate) fn host_fds(&self) -> impl Iterator<Item = &HostFd> {
+        let input = match &self.input {
+            Input::Host(fd) => Some(fd),
+            Input::Fed { .. } => None,
+        };
+        [input, self.stdout.host(), self.stderr.host()]
+            .into_iter()
+            .flatten()
+    }
+
+    pub(crate) fn host_fd_mut(&mut self, token: u64) -> Option<&mut HostFd> {
+        match token {
+            STDIN_TOKEN => match &mut self.input {
+                Input::Host(fd) => Some(fd),
+                Input::Fed { .. } => None,
+            },
+            STDOUT_TOKEN => match &mut self.stdout {
+                Output::Host(fd) => Some(fd),
+                _ => None,
+            },
+            STDERR_TOKEN => match &mut self.stderr {
+                Output::Host(fd) => Some(fd),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl Kernel {
+    /// Reads console input into the task's buffer, or parks the task until
+    /// there is some.
+    pub(crate) fn console_read(&mut self, pid: Pid, fd: Fd, buf: *mut u8, len: usize) -> Outcome {
+        // SAFETY: `buf[..len]` is the buffer the task lent with this read;
+        // the task is inside the call, so the borrow is live and unaliased.
+        let out = unsafe { slice::from_raw_parts_mut(buf, len) };
+        let parked = WaitOn::Read {
+            fd,
+            object: Object::ConsoleIn,
+            buf,
+            len,
+        };
+        match &mut self.console.input {
+            Input::Fed { buf: fed, eof } => {
+                if !fed.is_empty() {
+                    let n = out.len().min(fed.len());
+                    for (o, b) in out.iter_mut().zip(fed.drain(..n)) {
+                        *o = b;
+                    }
+                    Outcome::Done(Ok(Reply::Size(n)))
+                } else if *eof {
+                    Outcome::Done(Ok(Reply::Size(0)))
+                } else {
+                    self.console.read_waiters.push_back(pid);
+                    Outcome::Block(parked)
+                }
+            }
+            Input::Host(host) => match host.read(out) {
+                Err(Errno::EAGAIN) => self.park_on_host(pid, STDIN_TOKEN, parked),
+                other => Outcome::Done(other.map(Reply::Size)),
+            },
+        }
+    }
+
+    /// Writes `buf[done..len]` to console output; a full host fd parks the
+    /// task with what is left.
+    pub(crate) fn console_write(
+        &mut self,
+        pid: Pid,
+        fd: Fd,
+        object: Object,
+        buf: *const u8,
+        len: usize,
+        mut done: usize,
+    ) -> Outcome {
+        // SAFETY: `buf[..len]` is the buffer the task lent with this write;
+        // the task is inside the call, so the borrow is live.
+        let src = unsafe { slice::from_raw_parts(buf, len) };
+        let (out, token) = match object {
+            Object::ConsoleErr => (&mut self.console.stderr, STDERR_TOKEN),
+            _ => (&mut self.console.stdout, STDOUT_TOKEN),
+        };
+        while done < len {
+            match out.write(&src[done..]) {
+                Ok(n) => done += n,
+                Err(Errno::EAGAIN) => {
+                    let parked = WaitOn::Write {
+                        fd,
+                        object,
+                        buf,
+                        len,
+                        done,
+                    };
+                    return self.park_on_host(pid, token, parked);
+                }
+                Err(e) if done == 0 => return Outcome::Done(Err(e)),
+                Err(_) => break,
+            }
+        }
+        Outcome::Done(Ok(Reply::Size(done)))
+    }
+
+    fn park_on_host(&mut self, pid: Pid, token: u64, parked: WaitOn) -> Outcome {
+        if self.watch_host(token) == Watch::Unwatchable {
+            // Cannot be watched, so it was never going to block: a host
+            // quirk; report it rather than spin.
+            return Outcome::Done(Err(Errno::EAGAIN));
+        }
+        match token {
+            STDIN_TOKEN => self.console.read_waiters.push_back(pid),
+            _ => self.console.write_waiters.push_back(pid),
+        }
+        Outcome::Block(parked)
+    }
+
+    /// More fed input: parked readers take it, oldest first.
+    pub(crate) fn console_feed(&mut self, bytes: &[u8]) {
+        if let Input::Fed { buf, .. } = &mut self.console.input {
+            buf.extend(bytes);
+            self.retry_console_readers();
+        }
+    }
+
+    /// Fed input ends: parked readers see end-of-file once it is drained.
+    pub(crate) fn console_end(&mut self) {
+        if let Input::Fed { eof, .. } = &mut self.console.input {
+            *eof = true;
+            self.retry_console_readers();
+        }
+    }
+
+    fn retry_console_readers(&mut self) {
+        for pid in std::mem::take(&mut self.console.read_waiters) {
+            self.retry_io(pid);
+        }
+    }
+}
+
+/// The host's stdio fds are open for the whole life of the process.
+trait StaticFd {
+    fn as_fd_static(&self) -> std::os::fd::BorrowedFd<'static>;
+}
+
+impl<T: std::os::fd::AsRawFd> StaticFd for T {
+    fn as_fd_static(&self) -> std::os::fd::BorrowedFd<'static> {
+        // SAFETY: fds 0, 1 and 2 belong to the host process for its whole
+        // life; the kernel never closes them.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.as_raw_fd()) }
+    }
+}

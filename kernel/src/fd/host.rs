@@ -1,0 +1,108 @@
+//! Host descriptors: the host process's own fds (stdin, stdout, stderr),
+//! switched to non-blocking so the kernel never blocks on them; a task that
+//! would block is parked until epoll reports the fd ready. Their original
+//! flags come back when the kernel is dropped, so the host shell that
+//! started coos gets its terminal back as it was.
+//!
+//! Host errors become `Errno` here, in `host_errno`, and nowhere else.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::errno::Errno as HostErrno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+
+use syscalls::Errno;
+
+/// The one place a host error becomes a coos `Errno`.
+pub(crate) fn host_errno(e: HostErrno) -> Errno {
+    match e {
+        HostErrno::EAGAIN => Errno::EAGAIN,
+        HostErrno::EPIPE | HostErrno::ECONNRESET => Errno::EPIPE,
+        HostErrno::EBADF => Errno::EBADF,
+        HostErrno::EINTR => Errno::EINTR,
+        HostErrno::EINVAL => Errno::EINVAL,
+        HostErrno::EMFILE | HostErrno::ENFILE => Errno::EMFILE,
+        HostErrno::ENOENT => Errno::ENOENT,
+        HostErrno::EPERM | HostErrno::EACCES => Errno::EPERM,
+        HostErrno::ETIMEDOUT => Errno::ETIMEDOUT,
+        HostErrno::ENOTTY => Errno::ENOTTY,
+        _ => Errno::EIO,
+    }
+}
+
+/// Whether epoll can watch this fd: unknown until the first time a task
+/// must wait on it. A regular file or `/dev/null` cannot be watched (epoll
+/// answers EPERM) and never makes a task wait anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watch {
+    NotYet,
+    Watched,
+    Unwatchable,
+}
+
+pub(crate) struct HostFd {
+    fd: BorrowedFd<'static>,
+    original: Option<OFlag>,
+    pub watch: Watch,
+}
+
+impl HostFd {
+    /// Reads the flags of `fd` (to restore them on drop) without changing
+    /// them yet: call `set_nonblocking` once every fd sharing a file
+    /// description has been read, or the saved flags would be the new ones.
+    pub(crate) fn new(fd: BorrowedFd<'static>) -> HostFd {
+        let original = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)
+            .ok()
+            .map(OFlag::from_bits_truncate);
+        HostFd {
+            fd,
+            original,
+            watch: Watch::NotYet,
+        }
+    }
+
+    pub(crate) fn set_nonblocking(&self) {
+        if let Some(flags) = self.original {
+            let _ = fcntl(
+                self.fd.as_raw_fd(),
+                FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK),
+            );
+        }
+    }
+
+    pub(crate) fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        loop {
+            match nix::unistd::read(self.fd.as_raw_fd(), buf) {
+                Err(HostErrno::EINTR) => continue,
+                other => return other.map_err(host_errno),
+            }
+        }
+    }
+
+    pub(crate) fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        loop {
+            match nix::unistd::write(self.fd, buf) {
+                Err(HostErrno::EINTR) => continue,
+                other => return other.map_err(host_errno),
+            }
+        }
+    }
+
+    pub(crate) fn is_terminal(&self) -> bool {
+        nix::unistd::isatty(self.fd.as_raw_fd()).unwrap_or(false)
+    }
+}
+
+impl AsFd for HostFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd
+    }
+}
+
+impl Drop for HostFd {
+    fn drop(&mut self) {
+        if let Some(flags) = self.original {
+            let _ = fcntl(self.fd.as_raw_fd(), FcntlArg::F_SETFL(flags));
+        }
+    }
+}

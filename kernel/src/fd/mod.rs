@@ -1,0 +1,356 @@
+//! Descriptors and the objects they name. A task's `FdTable` maps fds to
+//! `Object`s, small copyable ids; the kernel owns the objects themselves
+//! (pipes in a table, the console) and counts the descriptors that share
+//! each one, so that closing the last write end means end-of-file and
+//! closing the last read end means `EPIPE`. Only the kernel touches them.
+
+pub(crate) mod console;
+pub(crate) mod host;
+pub(crate) mod pipe;
+
+use syscalls::{Errno, Fd};
+
+/// What a descriptor names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Object {
+    /// The read end of the pipe with this id.
+    PipeRead(u32),
+    /// The write end of the pipe with this id.
+    PipeWrite(u32),
+    /// The console's input.
+    ConsoleIn,
+    /// The console's output.
+    ConsoleOut,
+    /// The console's error output.
+    ConsoleErr,
+    /// Reads end-of-file, swallows writes (`/dev/null`).
+    Null,
+}
+
+/// A task's descriptors: the lowest free fd is handed out first.
+#[derive(Default, Clone)]
+pub(crate) struct FdTable {
+    fds: Vec<Option<Object>>,
+}
+
+impl FdTable {
+    pub(crate) fn get(&self, fd: Fd) -> Result<Object, Errno> {
+        self.fds
+            .get(fd.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Puts `object` at the lowest free fd below `limit`.
+    pub(crate) fn insert(&mut self, object: Object, limit: usize) -> Result<Fd, Errno> {
+        let fd = self.lowest_free();
+        if fd >= limit {
+            return Err(Errno::EMFILE);
+        }
+        self.set(Fd(fd as u32), object);
+        Ok(Fd(fd as u32))
+    }
+
+    /// How many fds are free below `limit`.
+    pub(crate) fn free_below(&self, limit: usize) -> usize {
+        let used = self.fds.iter().take(limit).filter(|o| o.is_some()).count();
+        limit.saturating_sub(used)
+    }
+
+    fn lowest_free(&self) -> usize {
+        self.fds
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.fds.len())
+    }
+
+    /// Puts `object` at `fd`, returning what was there. Caller checks the
+    /// limit.
+    pub(crate) fn set(&mut self, fd: Fd, object: Object) -> Option<Object> {
+        let i = fd.0 as usize;
+        if self.fds.len() <= i {
+            self.fds.resize(i + 1, None);
+        }
+        self.fds[i].replace(object)
+    }
+
+    pub(crate) fn remove(&mut self, fd: Fd) -> Result<Object, Errno> {
+        let object = self
+            .fds
+            .get_mut(fd.0 as usize)
+            .and_then(Option::take)
+            .ok_or(Errno::EBADF)?;
+        while let Some(None) = self.fds.last() {
+            self.fds.pop();
+        }
+        Ok(object)
+    }
+
+    /// Empties the table, returning every object it held.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Object> {
+        std::mem::take(&mut self.fds).into_iter().flatten()
+    }
+
+    pub(crate) fn objects(&self) -> impl Iterator<Item = Object> + '_ {
+        self.fds.iter().flatten().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_fd_is_handed_out_first() {
+        let mut t = FdTable::default();
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(0)));
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(1)));
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(2)));
+        assert_eq!(t.remove(Fd(1)), Ok(Object::Null));
+        assert_eq!(t.insert(Object::ConsoleIn, 8), Ok(Fd(1)));
+        assert_eq!(t.get(Fd(1)), Ok(Object::ConsoleIn));
+        assert_eq!(t.get(Fd(7)), Err(Errno::EBADF));
+        assert_eq!(t.remove(Fd(7)), Err(Errno::EBADF));
+    }
+
+    #[test]
+    fn a_full_table_answers_emfile() {
+        let mut t = FdTable::default();
+        assert!(t.insert(Object::Null, 2).is_ok());
+        assert!(t.insert(Object::Null, 2).is_ok());
+        assert_eq!(t.insert(Object::Null, 2), Err(Errno::EMFILE));
+        assert_eq!(t.free_below(2), 0);
+    }
+}
+
+use syscalls::{Pid, Reply, SysResult};
+
+use crate::dispatch::Outcome;
+use crate::task::{RunState, WaitOn};
+use crate::Kernel;
+use host::Watch;
+
+impl Kernel {
+    pub(crate) fn sys_pipe(&mut self, pid: Pid, capacity: usize) -> SysResult<Reply> {
+        let capacity = if capacity == 0 {
+            self.config.pipe_capacity
+        } else {
+            capacity
+        };
+        if capacity > self.config.max_pipe_capacity {
+            return Err(Errno::EINVAL);
+        }
+        let max_fds = self.config.max_fds;
+        if self.task(pid).fds.free_below(max_fds) < 2 {
+            return Err(Errno::EMFILE);
+        }
+        let id = self.new_pipe(capacity);
+        let fds = &mut self.task_mut(pid).fds;
+        let r = fds.insert(Object::PipeRead(id), max_fds)?;
+        let w = fds.insert(Object::PipeWrite(id), max_fds)?;
+        Ok(Reply::Pipe(r, w))
+    }
+
+    pub(crate) fn sys_read(&mut self, pid: Pid, fd: Fd, buf: *mut u8, len: usize) -> Outcome {
+        match self.task(pid).fds.get(fd) {
+            Ok(object) => self.read_object(pid, fd, object, buf, len),
+            Err(e) => Outcome::Done(Err(e)),
+        }
+    }
+
+    pub(crate) fn sys_write(&mut self, pid: Pid, fd: Fd, buf: *const u8, len: usize) -> Outcome {
+        match self.task(pid).fds.get(fd) {
+            Ok(object) => self.write_object(pid, fd, object, buf, len, 0),
+            Err(e) => Outcome::Done(Err(e)),
+        }
+    }
+
+    /// Reads from `object` into the task's buffer, or parks the task on it.
+    /// Also the retry of a parked read.
+    pub(crate) fn read_object(
+        &mut self,
+        pid: Pid,
+        fd: Fd,
+        object: Object,
+        buf: *mut u8,
+        len: usize,
+    ) -> Outcome {
+        if len == 0 {
+            return Outcome::Done(Ok(Reply::Size(0)));
+        }
+        match object {
+            Object::PipeRead(id) => self.pipe_read(pid, fd, id, buf, len),
+            Object::ConsoleIn => self.console_read(pid, fd, buf, len),
+            Object::Null => Outcome::Done(Ok(Reply::Size(0))),
+            Object::PipeWrite(_) | Object::ConsoleOut | Object::ConsoleErr => {
+                Outcome::Done(Err(Errno::EBADF))
+            }
+        }
+    }
+
+    /// Writes `buf[done..len]` to `object`, or parks the task with what is
+    /// left. Also the retry of a parked write.
+    pub(crate) fn write_object(
+        &mut self,
+        pid: Pid,
+        fd: Fd,
+        object: Object,
+        buf: *const u8,
+        len: usize,
+        done: usize,
+    ) -> Outcome {
+        if len == 0 {
+            return Outcome::Done(Ok(Reply::Size(0)));
+        }
+        match object {
+            Object::PipeWrite(id) => self.pipe_write(pid, fd, id, buf, len, done),
+            Object::ConsoleOut | Object::ConsoleErr => {
+                self.console_write(pid, fd, object, buf, len, done)
+            }
+            Object::Null => Outcome::Done(Ok(Reply::Size(len))),
+            Object::PipeRead(_) | Object::ConsoleIn => Outcome::Done(Err(Errno::EBADF)),
+        }
+    }
+
+    /// Retries the read or write `pid` is parked in (its object may be
+    /// ready now); a task not parked on I/O is left alone.
+    pub(crate) fn retry_io(&mut self, pid: Pid) {
+        let outcome = match self.tasks.get(pid).map(|t| &t.state) {
+            Some(RunState::Blocked(WaitOn::Read {
+                fd,
+                object,
+                buf,
+                len,
+            })) => {
+                let (fd, object, buf, len) = (*fd, *object, *buf, *len);
+                self.read_object(pid, fd, object, buf, len)
+            }
+            Some(RunState::Blocked(WaitOn::Write {
+                fd,
+                object,
+                buf,
+                len,
+                done,
+            })) => {
+                let (fd, object, buf, len, done) = (*fd, *object, *buf, *len, *done);
+                self.write_object(pid, fd, object, buf, len, done)
+            }
+            _ => return,
+        };
+        self.settle(pid, outcome);
+    }
+
+    pub(crate) fn sys_open(&mut self, pid: Pid, path: &str) -> SysResult<Reply> {
+        let object = match path {
+            "/dev/null" => Object::Null,
+            _ => return Err(Errno::ENOENT),
+        };
+        let max_fds = self.config.max_fds;
+        let fd = self.task_mut(pid).fds.insert(object, max_fds)?;
+        Ok(Reply::Fd(fd))
+    }
+
+    pub(crate) fn sys_close(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
+        let object = self.task_mut(pid).fds.remove(fd)?;
+        self.release(object);
+        Ok(Reply::Unit)
+    }
+
+    pub(crate) fn sys_dup2(&mut self, pid: Pid, from: Fd, to: Fd) -> SysResult<Reply> {
+        let object = self.task(pid).fds.get(from)?;
+        if to.0 as usize >= self.config.max_fds {
+            return Err(Errno::EBADF);
+        }
+        if from != to {
+            self.retain(object);
+            if let Some(old) = self.task_mut(pid).fds.set(to, object) {
+                self.release(old);
+            }
+        }
+        Ok(Reply::Fd(to))
+    }
+
+    pub(crate) fn sys_dup(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
+        let object = self.task(pid).fds.get(fd)?;
+        let max_fds = self.config.max_fds;
+        let new = self.task_mut(pid).fds.insert(object, max_fds)?;
+        self.retain(object);
+        Ok(Reply::Fd(new))
+    }
+
+    pub(crate) fn sys_is_terminal(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
+        let object = self.task(pid).fds.get(fd)?;
+        let console = matches!(
+            object,
+            Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr
+        );
+        Ok(Reply::Bool(console && self.console.terminal))
+    }
+
+    pub(crate) fn sys_set_foreground(&mut self, pid: Pid, fd: Fd, group: Pid) -> SysResult<Reply> {
+        match self.task(pid).fds.get(fd)? {
+            Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr => {
+                self.console.foreground = group;
+                Ok(Reply::Unit)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// One more descriptor names `object`.
+    pub(crate) fn retain(&mut self, object: Object) {
+        match object {
+            Object::PipeRead(id) => self.pipe_mut(id).readers += 1,
+            Object::PipeWrite(id) => self.pipe_mut(id).writers += 1,
+            Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr | Object::Null => {}
+        }
+    }
+
+    /// One descriptor fewer names `object`; the last one of a pipe end
+    /// wakes the other side (end-of-file, or `EPIPE`).
+    pub(crate) fn release(&mut self, object: Object) {
+        match object {
+            Object::PipeRead(id) => self.pipe_release_reader(id),
+            Object::PipeWrite(id) => self.pipe_release_writer(id),
+            Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr | Object::Null => {}
+        }
+    }
+
+    /// Starts watching the host fd behind `token` if not yet watched.
+    pub(crate) fn watch_host(&mut self, token: u64) -> Watch {
+        let Some(host) = self.console.host_fd_mut(token) else {
+            return Watch::Unwatchable;
+        };
+        if host.watch == Watch::NotYet {
+            host.watch = match self.poller.register(&*host, token, true) {
+                Ok(()) => Watch::Watched,
+                Err(_) => Watch::Unwatchable,
+            };
+        }
+        host.watch
+    }
+
+    /// The host fd behind `token` may be ready: retry the tasks parked on it.
+    pub(crate) fn host_ready(&mut self, token: u64) {
+        use console::{STDERR_TOKEN, STDIN_TOKEN, STDOUT_TOKEN};
+        let parked = match token {
+            STDIN_TOKEN => std::mem::take(&mut self.console.read_waiters),
+            STDOUT_TOKEN | STDERR_TOKEN => std::mem::take(&mut self.console.write_waiters),
+            _ => return,
+        };
+        for pid in parked {
+            self.retry_io(pid);
+        }
+    }
+
+    /// Tasks parked on host fds (an upper bound: killed ones may linger in
+    /// the queues until the next readiness event).
+    pub(crate) fn host_waiters(&self) -> usize {
+        let readers = match self.console.input {
+            console::Input::Host(_) => self.console.read_waiters.len(),
+            console::Input::Fed { .. } => 0,
+        };
+        readers + self.console.write_waiters.len()
+    }
+}

@@ -1,0 +1,341 @@
+//! Pipes: a bounded byte buffer, the count of descriptors on each end, and
+//! the tasks parked on it. The buffer is a ring that grows on demand up to
+//! the pipe's capacity, so an idle pipe costs a few dozen bytes.
+//!
+//! Data moves without an intermediate copy when it can: a writer that finds
+//! readers parked copies straight into their buffers, and a reader that
+//! empties the buffer refills it from parked writers' buffers.
+
+use std::collections::VecDeque;
+use std::slice;
+
+use syscalls::{Errno, Fd, Pid, Reply};
+
+use super::Object;
+use crate::dispatch::Outcome;
+use crate::task::{RunState, WaitOn};
+use crate::Kernel;
+
+/// Writes of at most this many bytes are atomic: never split, never
+/// interleaved with another writer's bytes (Unix `PIPE_BUF`).
+pub(crate) const PIPE_BUF: usize = 4096;
+
+pub(crate) struct Pipe {
+    pub buf: VecDeque<u8>,
+    pub capacity: usize,
+    /// Descriptors open on the read end, across every task.
+    pub readers: u32,
+    /// Descriptors open on the write end.
+    pub writers: u32,
+    /// Tasks parked reading (only while the buffer is empty).
+    pub read_waiters: VecDeque<Pid>,
+    /// Tasks parked writing (only while the buffer is full for them).
+    pub write_waiters: VecDeque<Pid>,
+}
+
+impl Pipe {
+    pub(crate) fn new(capacity: usize) -> Pipe {
+        Pipe {
+            buf: VecDeque::new(),
+            capacity,
+            readers: 1,
+            writers: 1,
+            read_waiters: VecDeque::new(),
+            write_waiters: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn free(&self) -> usize {
+        self.capacity - self.buf.len()
+    }
+
+    /// Moves bytes from the buffer into `out`; returns how many.
+    pub(crate) fn take_into(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.buf.len());
+        let (a, b) = self.buf.as_slices();
+        let from_a = n.min(a.len());
+        out[..from_a].copy_from_slice(&a[..from_a]);
+        out[from_a..n].copy_from_slice(&b[..n - from_a]);
+        self.buf.drain(..n);
+        if self.buf.is_empty() && self.buf.capacity() > 4 * PIPE_BUF {
+            // Give a burst's memory back once the pipe is drained.
+            self.buf = VecDeque::new();
+        }
+        n
+    }
+
+    /// How many bytes of a write of `len` bytes, `done` of which are already
+    /// in, may go into the buffer now: all that fit, but an atomic write
+    /// (`len <= PIPE_BUF`) goes in whole or not at all.
+    pub(crate) fn room_for(&self, len: usize, done: usize) -> usize {
+        let want = len - done;
+        let free = self.free();
+        // A write bigger than the whole buffer could never go in whole.
+        let atomic = len <= PIPE_BUF.min(self.capacity);
+        if atomic && done == 0 && free < want {
+            0
+        } else {
+            want.min(free)
+        }
+    }
+
+    /// Appends bytes; caller checked `room_for`.
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.len() <= self.free());
+        self.buf.extend(bytes);
+    }
+}
+
+impl Kernel {
+    pub(crate) fn new_pipe(&mut self, capacity: usize) -> u32 {
+        let pipe = Pipe::new(capacity);
+        match self.free_pipes.pop() {
+            Some(id) => {
+                self.pipes[id as usize] = Some(pipe);
+                id
+            }
+            None => {
+                self.pipes.push(Some(pipe));
+                (self.pipes.len() - 1) as u32
+            }
+        }
+    }
+
+    pub(crate) fn pipe_mut(&mut self, id: u32) -> &mut Pipe {
+        self.pipes[id as usize]
+            .as_mut()
+            .expect("a pipe with an open descriptor exists")
+    }
+
+    /// Reads what the buffer holds (then refills it from parked writers),
+    /// or parks the reader while the buffer is empty and a writer remains.
+    pub(crate) fn pipe_read(
+        &mut self,
+        pid: Pid,
+        fd: Fd,
+        id: u32,
+        buf: *mut u8,
+        len: usize,
+    ) -> Outcome {
+        let pipe = self.pipe_mut(id);
+        if !pipe.buf.is_empty() {
+            // SAFETY: `buf[..len]` is the buffer the task lent with this
+            // read; the task is inside the call (running now, or parked on
+            // it with its future alive), so the borrow is live and unaliased.
+            let out = unsafe { slice::from_raw_parts_mut(buf, len) };
+            let n = pipe.take_into(out);
+            self.refill_from_writers(id);
+            return Outcome::Done(Ok(Reply::Size(n)));
+        }
+        if pipe.writers == 0 {
+            return Outcome::Done(Ok(Reply::Size(0)));
+        }
+        pipe.read_waiters.push_back(pid);
+        Outcome::Block(WaitOn::Read {
+            fd,
+            object: Object::PipeRead(id),
+            buf,
+            len,
+        })
+    }
+
+    /// Writes `buf[done..len]`: first straight into parked readers' buffers,
+    /// then into the pipe's buffer as room allows; parks the writer with
+    /// the rest.
+    pub(crate) fn pipe_write(
+        &mut self,
+        pid: Pid,
+        fd: Fd,
+        id: u32,
+        buf: *const u8,
+        len: usize,
+        mut done: usize,
+    ) -> Outcome {
+        if self.pipe_mut(id).readers == 0 {
+            return Outcome::Done(if done > 0 {
+                Ok(Reply::Size(done))
+            } else {
+                Err(Errno::EPIPE)
+            });
+        }
+        // SAFETY: `buf[..len]` is the buffer the task lent with this write;
+        // the task is inside the call, so the borrow is live.
+        let src = unsafe { slice::from_raw_parts(buf, len) };
+        // Readers are parked only while the buffer is empty: hand over.
+        while done < len && self.pipe_mut(id).buf.is_empty() {
+            let Some(reader) = self.pipe_mut(id).read_waiters.pop_front() else {
+                break;
+            };
+            done += self.deliver_to_reader(reader, id, &src[done..]);
+        }
+        let pipe = self.pipe_mut(id);
+        let room = pipe.room_for(len, done);
+        pipe.put(&src[done..done + room]);
+        done += room;
+        if done == len {
+            return Outcome::Done(Ok(Reply::Size(len)));
+        }
+        pipe.write_waiters.push_back(pid);
+        Outcome::Block(WaitOn::Write {
+            fd,
+            object: Object::PipeWrite(id),
+            buf,
+            len,
+            done,
+        })
+    }
+
+    /// Copies bytes into the buffer of `reader`, parked reading pipe `id`,
+    /// and completes its read; returns how many it took (0 if stale).
+    fn deliver_to_reader(&mut self, reader: Pid, id: u32, bytes: &[u8]) -> usize {
+        let Some(RunState::Blocked(WaitOn::Read {
+            object, buf, len, ..
+        })) = self.tasks.get(reader).map(|t| &t.state)
+        else {
+            return 0;
+        };
+        if *object != Object::PipeRead(id) {
+            return 0;
+        }
+        let n = bytes.len().min(*len);
+        // SAFETY: the reader is parked in the read that lent `buf[..len]`;
+        // its future (which holds the borrow) is alive until we wake it.
+        let out = unsafe { slice::from_raw_parts_mut(*buf, n) };
+        out.copy_from_slice(&bytes[..n]);
+        self.complete(reader, Ok(Reply::Size(n)));
+        n
+    }
+
+    /// Moves parked writers' bytes into the room a read made, oldest writer
+    /// first, completing the writes that finish.
+    fn refill_from_writers(&mut self, id: u32) {
+        while let Some(&writer) = self.pipe_mut(id).write_waiters.front() {
+            let parked = match self.tasks.get(writer).map(|t| &t.state) {
+                Some(RunState::Blocked(WaitOn::Write {
+                    object,
+                    buf,
+                    len,
+                    done,
+                    ..
+                })) if *object == Object::PipeWrite(id) => Some((*buf, *len, *done)),
+                _ => None,
+            };
+            let Some((buf, len, done)) = parked else {
+                self.pipe_mut(id).write_waiters.pop_front();
+                continue;
+            };
+            let pipe = self.pipe_mut(id);
+            let room = pipe.room_for(len, done);
+            if room == 0 {
+                return;
+            }
+            // SAFETY: the writer is parked in the write that lent
+            // `buf[..len]`; its future holds the borrow until we wake it.
+            let src = unsafe { slice::from_raw_parts(buf.add(done), room) };
+            pipe.put(src);
+            let done = done + room;
+            if done == len {
+                pipe.write_waiters.pop_front();
+                self.complete(writer, Ok(Reply::Size(len)));
+            } else {
+                if let Some(RunState::Blocked(WaitOn::Write { done: d, .. })) =
+                    self.tasks.get_mut(writer).map(|t| &mut t.state)
+                {
+                    *d = done;
+                }
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn pipe_release_reader(&mut self, id: u32) {
+        let pipe = self.pipe_mut(id);
+        pipe.readers -= 1;
+        if pipe.readers > 0 {
+            return;
+        }
+        // No reader left: parked writers learn it (with what they wrote).
+        let writers = std::mem::take(&mut pipe.write_waiters);
+        for writer in writers {
+            if let Some(RunState::Blocked(WaitOn::Write { object, done, .. })) =
+                self.tasks.get(writer).map(|t| &t.state)
+            {
+                if *object == Object::PipeWrite(id) {
+                    let result = if *done > 0 {
+                        Ok(Reply::Size(*done))
+                    } else {
+                        Err(Errno::EPIPE)
+                    };
+                    self.complete(writer, result);
+                }
+            }
+        }
+        self.free_pipe_if_unused(id);
+    }
+
+    pub(crate) fn pipe_release_writer(&mut self, id: u32) {
+        let pipe = self.pipe_mut(id);
+        pipe.writers -= 1;
+        if pipe.writers > 0 {
+            return;
+        }
+        // No writer left: parked readers see end-of-file.
+        let readers = std::mem::take(&mut pipe.read_waiters);
+        for reader in readers {
+            if let Some(RunState::Blocked(WaitOn::Read { object, .. })) =
+                self.tasks.get(reader).map(|t| &t.state)
+            {
+                if *object == Object::PipeRead(id) {
+                    self.complete(reader, Ok(Reply::Size(0)));
+                }
+            }
+        }
+        self.free_pipe_if_unused(id);
+    }
+
+    fn free_pipe_if_unused(&mut self, id: u32) {
+        let pipe = self.pipe_mut(id);
+        if pipe.readers == 0 && pipe.writers == 0 {
+            self.pipes[id as usize] = None;
+            self.free_pipes.push(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_order_across_wraparound() {
+        let mut p = Pipe::new(8);
+        p.put(b"abcdef");
+        let mut out = [0u8; 4];
+        assert_eq!(p.take_into(&mut out), 4);
+        assert_eq!(&out, b"abcd");
+        p.put(b"ghijkl");
+        let mut rest = [0u8; 16];
+        assert_eq!(p.take_into(&mut rest), 8);
+        assert_eq!(&rest[..8], b"efghijkl");
+    }
+
+    #[test]
+    fn atomic_writes_go_in_whole_or_not_at_all() {
+        let mut p = Pipe::new(10);
+        p.put(b"1234567");
+        assert_eq!(p.room_for(8, 0), 0, "8 bytes <= PIPE_BUF must not be split");
+        assert_eq!(p.room_for(3, 0), 3);
+        let mut big = Pipe::new(PIPE_BUF);
+        big.put(&[0; 10]);
+        assert_eq!(
+            big.room_for(PIPE_BUF + 5, 0),
+            PIPE_BUF - 10,
+            "big writes may be split"
+        );
+        assert_eq!(
+            big.room_for(8, 3),
+            5,
+            "the rest of a started write goes in as it fits"
+        );
+    }
+}

@@ -1,0 +1,380 @@
+//! Processes: spawn, exit, wait, kill, and the family ties between them
+//! (reparenting orphans to init, zombies until reaped), as xv6's proc.c.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use syscalls::{
+    Command, Errno, ExitCode, Image, PGroup, Pid, Reply, Signal, SpawnRequest, Sys, SysResult,
+    TaskInfo,
+};
+
+use crate::dispatch::Outcome;
+use crate::fd::{FdTable, Object};
+use crate::task::{Family, RunState, Task, WaitOn};
+use crate::{init, panic, Event, Kernel};
+
+impl Kernel {
+    /// The task `pid`, which the caller knows is in the table (it is the
+    /// one running, or was just looked up).
+    pub(crate) fn task(&self, pid: Pid) -> &Task {
+        self.tasks
+            .get(pid)
+            .expect("the task asked for is in the table")
+    }
+
+    pub(crate) fn task_mut(&mut self, pid: Pid) -> &mut Task {
+        self.tasks
+            .get_mut(pid)
+            .expect("the task asked for is in the table")
+    }
+
+    /// Makes init, pid 1, holding the console as fds 0, 1 and 2.
+    pub(crate) fn spawn_init(&mut self, command: Command) {
+        let first = command.into_request();
+        let mut fds = FdTable::default();
+        for (fd, object) in [Object::ConsoleIn, Object::ConsoleOut, Object::ConsoleErr]
+            .into_iter()
+            .enumerate()
+        {
+            fds.set(syscalls::Fd(fd as u32), object);
+        }
+        let pid = self.tasks.alloc_pid();
+        debug_assert_eq!(pid, Pid::INIT);
+        let sys = Sys::new(self.trap.clone());
+        self.tasks.insert(Task {
+            pid,
+            ppid: Pid(0),
+            pgid: pid,
+            argv: Rc::from(vec!["init".to_string()]),
+            future: Some(Box::pin(init::init(sys, first))),
+            state: RunState::Ready,
+            reply: None,
+            fds,
+            family: Family::default(),
+            scheduled: 0,
+            syscalls: 0,
+            cpu: Duration::ZERO,
+        });
+        self.ready.push_back(pid);
+        self.record(|| Event::Spawn {
+            parent: Pid(0),
+            child: pid,
+            name: "init".to_string(),
+        });
+    }
+
+    /// Starts a child of `parent` as `request` says. Steps: check limits and
+    /// arguments, share the descriptors, make the coroutine, link the child
+    /// into its parent's family, make it ready.
+    pub(crate) fn sys_spawn(&mut self, parent: Pid, request: SpawnRequest) -> SysResult<Pid> {
+        if self.tasks.len() >= self.config.max_tasks {
+            return Err(Errno::EAGAIN);
+        }
+        let SpawnRequest {
+            image,
+            args,
+            fds: map,
+            pgroup,
+        } = request;
+        let ptask = self.task(parent);
+        let mut fds = FdTable::default();
+        for &(child_fd, parent_fd) in &map.0 {
+            if child_fd.0 as usize >= self.config.max_fds {
+                return Err(Errno::EINVAL);
+            }
+            fds.set(child_fd, ptask.fds.get(parent_fd)?);
+        }
+        let pgid = match pgroup {
+            PGroup::Inherit => Some(ptask.pgid),
+            PGroup::New => None,
+            PGroup::Join(group) if self.group_alive(group) => Some(group),
+            PGroup::Join(_) => return Err(Errno::ESRCH),
+        };
+        let (argv, start): (Rc<[String]>, Box<dyn FnOnce(Sys) -> syscalls::TaskFuture>) =
+            match image {
+                Image::Program(name) => {
+                    let program = *self.programs.get(name.as_str()).ok_or(Errno::ENOENT)?;
+                    let args = if args.is_empty() { vec![name] } else { args };
+                    let argv = Rc::from(args.clone());
+                    (argv, Box::new(move |sys| (program.main)(sys, args)))
+                }
+                Image::Fn(main) => {
+                    let argv = if args.is_empty() {
+                        ptask.argv.clone()
+                    } else {
+                        Rc::from(args)
+                    };
+                    (argv, main)
+                }
+            };
+        let pid = self.tasks.alloc_pid();
+        for object in fds.objects() {
+            self.retain(object);
+        }
+        let sys = Sys::new(self.trap.clone());
+        let made = panic::guard(move || start(sys));
+        let name = argv.first().cloned().unwrap_or_default();
+        self.tasks.insert(Task {
+            pid,
+            ppid: parent,
+            pgid: pgid.unwrap_or(pid),
+            argv,
+            future: None,
+            state: RunState::Ready,
+            reply: None,
+            fds,
+            family: Family::default(),
+            scheduled: 0,
+            syscalls: 0,
+            cpu: Duration::ZERO,
+        });
+        self.link_child(parent, pid);
+        self.record(|| Event::Spawn {
+            parent,
+            child: pid,
+            name: name.clone(),
+        });
+        match made {
+            Ok(future) => {
+                self.task_mut(pid).future = Some(future);
+                self.ready.push_back(pid);
+            }
+            Err(message) => {
+                self.kernel_message(&format!("coos: pid {pid} ({name}): panicked: {message}\n"));
+                self.exit_task(pid, 101);
+            }
+        }
+        Ok(pid)
+    }
+
+    fn group_alive(&self, group: Pid) -> bool {
+        match self.tasks.get(group) {
+            Some(leader) if leader.pgid == group && !leader.is_zombie() => true,
+            _ => self.tasks.iter().any(|t| t.pgid == group && !t.is_zombie()),
+        }
+    }
+
+    /// Ends `pid` with `code`, from any state. Does nothing to a zombie.
+    /// Steps: become a zombie (so stale queue entries skip it), drop the
+    /// coroutine, close every descriptor, give the children to init, and
+    /// tell the parent.
+    pub(crate) fn exit_task(&mut self, pid: Pid, code: ExitCode) {
+        let Some(task) = self.tasks.get_mut(pid) else {
+            return;
+        };
+        if task.is_zombie() {
+            return;
+        }
+        task.state = RunState::Zombie(code);
+        task.reply = None;
+        let future = task.future.take();
+        let objects: Vec<Object> = task.fds.drain().collect();
+        if let Some(future) = future {
+            self.drop_coroutine(pid, future);
+        }
+        for object in objects {
+            self.release(object);
+        }
+        self.record(|| Event::Exit(pid, code));
+        if pid == Pid::INIT {
+            self.halted = Some(code);
+            return;
+        }
+        // Give any children to init.
+        while let Some(child) = self.task(pid).family.first_child {
+            self.unlink_child(pid, child);
+            self.link_child(Pid::INIT, child);
+            self.task_mut(child).ppid = Pid::INIT;
+            if let RunState::Zombie(code) = self.task(child).state {
+                self.notify_parent(child, code);
+            }
+        }
+        self.notify_parent(pid, code);
+    }
+
+    /// Tells `child`'s parent it ended: reaped at once if the parent waits
+    /// for it, else queued as a zombie for a later `wait`.
+    fn notify_parent(&mut self, child: Pid, code: ExitCode) {
+        let ppid = self.task(child).ppid;
+        let Some(parent) = self.tasks.get_mut(ppid) else {
+            return;
+        };
+        let waiting = match &parent.state {
+            RunState::Blocked(WaitOn::Child { pid: None }) => true,
+            RunState::Blocked(WaitOn::Child { pid: Some(p) }) => *p == child,
+            _ => false,
+        };
+        if waiting {
+            self.reap(child);
+            self.complete(ppid, Ok(Reply::Waited(child, code)));
+        } else {
+            parent.family.zombies.push_back(child);
+        }
+    }
+
+    /// Removes the zombie `child` from the table.
+    fn reap(&mut self, child: Pid) {
+        let ppid = self.task(child).ppid;
+        self.unlink_child(ppid, child);
+        self.tasks.remove(child);
+        self.record(|| Event::Reap(child));
+    }
+
+    fn link_child(&mut self, parent: Pid, child: Pid) {
+        let first = self.task(parent).family.first_child;
+        if let Some(first) = first {
+            self.task_mut(first).family.prev = Some(child);
+        }
+        let family = &mut self.task_mut(child).family;
+        family.next = first;
+        family.prev = None;
+        let family = &mut self.task_mut(parent).family;
+        family.first_child = Some(child);
+        family.children += 1;
+    }
+
+    fn unlink_child(&mut self, parent: Pid, child: Pid) {
+        let family = &mut self.task_mut(child).family;
+        let (prev, next) = (family.prev.take(), family.next.take());
+        match prev {
+            Some(prev) => self.task_mut(prev).family.next = next,
+            None => self.task_mut(parent).family.first_child = next,
+        }
+        if let Some(next) = next {
+            self.task_mut(next).family.prev = prev;
+        }
+        self.task_mut(parent).family.children -= 1;
+    }
+
+    pub(crate) fn sys_wait(&mut self, pid: Pid, child: Option<Pid>, hang: bool) -> Outcome {
+        let reaped = match child {
+            Some(child) => {
+                let Some(task) = self.tasks.get(child).filter(|t| t.ppid == pid) else {
+                    return Outcome::Done(Err(Errno::ECHILD));
+                };
+                match task.state {
+                    RunState::Zombie(code) => Some((child, code)),
+                    _ => None,
+                }
+            }
+            None => {
+                if self.task(pid).family.children == 0 {
+                    return Outcome::Done(Err(Errno::ECHILD));
+                }
+                self.pop_zombie(pid)
+            }
+        };
+        match reaped {
+            Some((child, code)) => {
+                self.reap(child);
+                Outcome::Done(Ok(Reply::Waited(child, code)))
+            }
+            None if hang => Outcome::Block(WaitOn::Child { pid: child }),
+            None => Outcome::Done(Ok(Reply::Unit)),
+        }
+    }
+
+    /// The oldest unreaped ended child of `pid`, skipping entries reaped
+    /// meanwhile by `wait(pid)`.
+    fn pop_zombie(&mut self, pid: Pid) -> Option<(Pid, ExitCode)> {
+        while let Some(z) = self.task_mut(pid).family.zombies.pop_front() {
+            if let Some(t) = self.tasks.get(z) {
+                if let (true, RunState::Zombie(code)) = (t.ppid == pid, &t.state) {
+                    return Some((z, *code));
+                }
+            }
+        }
+        None
+    }
+
+    pub(crate) fn sys_kill(&mut self, caller: Pid, target: Pid, signal: Signal) -> Outcome {
+        if target == Pid::INIT {
+            return Outcome::Done(Err(Errno::EPERM));
+        }
+        let Some(task) = self.tasks.get(target) else {
+            return Outcome::Done(Err(Errno::ESRCH));
+        };
+        if task.is_zombie() {
+            return Outcome::Done(Ok(Reply::Unit));
+        }
+        self.exit_task(target, signal.exit_code());
+        if target == caller {
+            Outcome::Gone
+        } else {
+            Outcome::Done(Ok(Reply::Unit))
+        }
+    }
+
+    pub(crate) fn sys_kill_group(&mut self, caller: Pid, group: Pid, signal: Signal) -> Outcome {
+        match self.signal_group(Some(caller), group, signal) {
+            Err(e) => Outcome::Done(Err(e)),
+            Ok(true) => Outcome::Gone,
+            Ok(false) => Outcome::Done(Ok(Reply::Unit)),
+        }
+    }
+
+    /// Ends every live task of `group` (init excepted); `Ok(true)` if that
+    /// included `caller`, which is ended last.
+    pub(crate) fn signal_group(
+        &mut self,
+        caller: Option<Pid>,
+        group: Pid,
+        signal: Signal,
+    ) -> SysResult<bool> {
+        let members: Vec<Pid> = self
+            .tasks
+            .iter()
+            .filter(|t| t.pgid == group && t.pid != Pid::INIT && !t.is_zombie())
+            .map(|t| t.pid)
+            .collect();
+        if members.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        let mut caller_hit = false;
+        for pid in members {
+            if Some(pid) == caller {
+                caller_hit = true;
+            } else {
+                self.exit_task(pid, signal.exit_code());
+            }
+        }
+        if let (true, Some(caller)) = (caller_hit, caller) {
+            self.exit_task(caller, signal.exit_code());
+        }
+        Ok(caller_hit)
+    }
+
+    /// Ends every task but init with `signal` (the host asked coos to stop).
+    pub(crate) fn signal_all(&mut self, signal: Signal) {
+        let all: Vec<Pid> = self
+            .tasks
+            .iter()
+            .filter(|t| t.pid != Pid::INIT && !t.is_zombie())
+            .map(|t| t.pid)
+            .collect();
+        for pid in all {
+            self.exit_task(pid, signal.exit_code());
+        }
+    }
+
+    /// The task table for `ps`, by pid.
+    pub(crate) fn snapshot(&self) -> Vec<TaskInfo> {
+        let mut rows: Vec<TaskInfo> = self
+            .tasks
+            .iter()
+            .map(|t| TaskInfo {
+                pid: t.pid,
+                ppid: t.ppid,
+                pgid: t.pgid,
+                args: t.argv.to_vec(),
+                state: t.describe(),
+                scheduled: t.scheduled,
+                syscalls: t.syscalls,
+                cpu: t.cpu,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.pid);
+        rows
+    }
+}

@@ -1,0 +1,287 @@
+//! The scheduler: the ready queue, the loop that polls tasks, and the
+//! handling of events (inbox messages, due timers, host fd readiness).
+//!
+//! Fairness, written down:
+//! - A task that yields, or whose quantum is spent, goes behind every task
+//!   already ready.
+//! - A task whose call finished at once keeps running, up to `QUANTUM`
+//!   calls in a row; this keeps the cache warm on the common path.
+//! - The inbox, the timers and (when a task waits on a host fd) the poller
+//!   are looked at every `CHECK_EVERY` tasks, and whenever none is ready.
+
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use syscalls::{Pid, Reply, SysResult};
+
+use crate::dispatch::Outcome;
+use crate::inbox::Message;
+use crate::panic;
+use crate::poll::WAKE_TOKEN;
+use crate::task::{RunState, WaitOn};
+use crate::{Event, Kernel, Step};
+
+/// Calls finished at once that a task may make in a row before it goes
+/// behind the other ready tasks: bounds how long one task can hold the
+/// CPU without blocking.
+const QUANTUM: u32 = 64;
+
+/// Tasks run between two looks at the inbox, timers and poller: bounds the
+/// lateness of a timer or a Ctrl-C under full load, while keeping the cost
+/// of looking (a clock read, at times an epoll_wait) off each switch.
+const CHECK_EVERY: u32 = 256;
+
+impl Kernel {
+    /// Runs up to `CHECK_EVERY` ready tasks, then handles events; with
+    /// `may_block`, sleeps in the poller when nothing is ready.
+    pub(crate) fn run_batch(&mut self, may_block: bool) -> Step {
+        for _ in 0..CHECK_EVERY {
+            if self.halted.is_some() {
+                break;
+            }
+            match self.ready.pop_front() {
+                Some(pid) => self.run_task(pid),
+                None => break,
+            }
+        }
+        if self.halted.is_none() {
+            self.handle_events(may_block);
+        }
+        match self.halted {
+            Some(code) => Step::Halted(code),
+            None => Step::Idle,
+        }
+    }
+
+    /// Polls `pid` until it blocks, ends, yields or spends its quantum.
+    pub(crate) fn run_task(&mut self, pid: Pid) {
+        let Some(task) = self.tasks.get_mut(pid) else {
+            return; // A stale pid: the task was reaped.
+        };
+        if !matches!(task.state, RunState::Ready) {
+            return;
+        }
+        task.state = RunState::Running;
+        task.scheduled += 1;
+        let mut reply = task.reply.take();
+        let mut future = task.future.take().expect("a ready task has its coroutine");
+        self.record(|| Event::Run(pid));
+        let started = Instant::now();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut budget = QUANTUM;
+        loop {
+            match reply.take() {
+                Some(r) => self.trap.put_reply(r),
+                None => self.trap.clear(),
+            }
+            let polled = panic::guard(|| future.as_mut().poll(&mut cx));
+            let fault = match polled {
+                Ok(Poll::Ready(code)) => {
+                    self.drop_coroutine(pid, future);
+                    self.charge(pid, started);
+                    self.exit_task(pid, code);
+                    return;
+                }
+                Err(message) => format!("panicked: {message}"),
+                Ok(Poll::Pending) => match self.trap.take_request() {
+                    None => "returned Pending without a system call (a program must only await coos system calls)".to_string(),
+                    Some(call) => {
+                        let task = self.tasks.get_mut(pid).expect("the running task is in the table");
+                        task.syscalls += 1;
+                        // Back in the task, where exit_task finds it if this
+                        // call ends the task.
+                        task.future = Some(future);
+                        self.record(|| Event::Syscall(pid, call.name()));
+                        match self.dispatch(pid, call) {
+                            Outcome::Done(r) => {
+                                budget -= 1;
+                                let task = self.tasks.get_mut(pid).expect("a task whose call is done is alive");
+                                if budget == 0 {
+                                    task.reply = Some(r);
+                                    self.charge(pid, started);
+                                    self.make_ready(pid);
+                                    return;
+                                }
+                                future = task.future.take().expect("the running task has its coroutine");
+                                reply = Some(r);
+                                continue;
+                            }
+                            Outcome::Yield => {
+                                self.tasks.get_mut(pid).expect("running").reply = Some(Ok(Reply::Unit));
+                                self.charge(pid, started);
+                                self.make_ready(pid);
+                            }
+                            Outcome::Block(on) => {
+                                self.charge(pid, started);
+                                self.block(pid, on);
+                            }
+                            Outcome::Gone => {}
+                        }
+                        return;
+                    }
+                },
+            };
+            self.trap.clear();
+            let name = self
+                .tasks
+                .get(pid)
+                .map(|t| t.name().to_string())
+                .unwrap_or_default();
+            self.kernel_message(&format!("coos: pid {pid} ({name}): {fault}\n"));
+            self.drop_coroutine(pid, future);
+            self.charge(pid, started);
+            self.exit_task(pid, 101);
+            return;
+        }
+    }
+
+    /// Drops a task's coroutine (Rust drop glue releases what it held); a
+    /// panic in a destructor is reported and goes no further.
+    pub(crate) fn drop_coroutine(&mut self, pid: Pid, future: syscalls::TaskFuture) {
+        if let Err(message) = panic::guard(move || drop(future)) {
+            self.kernel_message(&format!(
+                "coos: pid {pid}: panicked while being dropped: {message}\n"
+            ));
+        }
+    }
+
+    fn charge(&mut self, pid: Pid, started: Instant) {
+        if let Some(task) = self.tasks.get_mut(pid) {
+            task.cpu += started.elapsed();
+        }
+    }
+
+    fn block(&mut self, pid: Pid, on: WaitOn) {
+        if self.config.trace {
+            let what = on.describe().to_string();
+            self.trace.push(Event::Block(pid, what));
+        }
+        if let Some(task) = self.tasks.get_mut(pid) {
+            task.state = RunState::Blocked(on);
+        }
+    }
+
+    /// Puts `pid` at the back of the ready queue.
+    pub(crate) fn make_ready(&mut self, pid: Pid) {
+        if let Some(task) = self.tasks.get_mut(pid) {
+            let was_blocked = matches!(task.state, RunState::Blocked(_));
+            task.state = RunState::Ready;
+            self.ready.push_back(pid);
+            if was_blocked {
+                self.record(|| Event::Wake(pid));
+            }
+        }
+    }
+
+    /// Finishes the call `pid` is blocked in with `result` and makes it ready.
+    pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
+        if let Some(task) = self.tasks.get_mut(pid) {
+            task.reply = Some(result);
+            self.make_ready(pid);
+        }
+    }
+
+    /// Applies the outcome of a retried blocked call.
+    pub(crate) fn settle(&mut self, pid: Pid, outcome: Outcome) {
+        match outcome {
+            Outcome::Done(r) => self.complete(pid, r),
+            Outcome::Block(on) => {
+                if let Some(task) = self.tasks.get_mut(pid) {
+                    task.state = RunState::Blocked(on);
+                }
+            }
+            Outcome::Yield => self.complete(pid, Ok(Reply::Unit)),
+            Outcome::Gone => {}
+        }
+    }
+
+    /// Wakes the sleepers whose deadline has come.
+    pub(crate) fn expire_timers(&mut self) {
+        if self.timers.len() == 0 {
+            return;
+        }
+        let now = self.clock.now();
+        while let Some((at, pid)) = self.timers.pop_due(now) {
+            let due = matches!(
+                self.tasks.get(pid).map(|t| &t.state),
+                Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at
+            );
+            if due {
+                self.complete(pid, Ok(Reply::Unit));
+            }
+        }
+    }
+
+    /// Handles inbox messages, due timers and host readiness. With `block`
+    /// and nothing ready, sleeps in the poller until the next deadline or
+    /// event; a virtual clock jumps to the next deadline instead.
+    pub(crate) fn handle_events(&mut self, block: bool) {
+        self.drain_inbox();
+        self.expire_timers();
+        let idle = self.ready.is_empty();
+        let timeout = if !idle {
+            Some(Duration::ZERO)
+        } else if self.clock.is_virtual() {
+            if self.timers.len() > 0 || !block {
+                Some(Duration::ZERO)
+            } else {
+                None
+            }
+        } else if !block {
+            Some(Duration::ZERO)
+        } else {
+            self.timers
+                .next_deadline()
+                .map(|at| at.saturating_sub(self.clock.now()))
+        };
+        let must_poll = self.host_waiters() > 0 || timeout != Some(Duration::ZERO);
+        if must_poll {
+            for token in self.poller.wait(timeout) {
+                if token == WAKE_TOKEN {
+                    self.inbox.acknowledge();
+                    self.drain_inbox();
+                } else {
+                    self.host_ready(token);
+                }
+            }
+        }
+        if self.clock.is_virtual() && self.ready.is_empty() {
+            if let Some(next) = self.timers.next_deadline() {
+                self.clock.advance_to(next);
+            }
+        }
+        self.expire_timers();
+    }
+
+    fn drain_inbox(&mut self) {
+        while let Some(message) = self.inbox.pop() {
+            self.handle_message(message);
+        }
+    }
+
+    pub(crate) fn handle_message(&mut self, message: Message) {
+        match message {
+            Message::ConsoleInput(bytes) => self.console_feed(&bytes),
+            Message::ConsoleEof => self.console_end(),
+            Message::Interrupt => {
+                let group = self.console.foreground;
+                if group.0 != 0 {
+                    let _ = self.signal_group(None, group, syscalls::Signal::Int);
+                }
+            }
+            Message::HostSignal(signal) => self.signal_all(signal),
+        }
+    }
+
+    /// Writes a message of the kernel's own (a task's panic) to the console's
+    /// error stream, best effort.
+    pub(crate) fn kernel_message(&mut self, text: &str) {
+        let mut bytes = text.as_bytes();
+        while !bytes.is_empty() {
+            match self.console.stderr.write(bytes) {
+                Ok(n) if n > 0 => bytes = &bytes[n..],
+                _ => break,
+            }
+        }
+    }
+}

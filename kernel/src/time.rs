@@ -1,0 +1,127 @@
+//! The kernel's clock and its timers. The clock is either the host's
+//! monotonic clock or a virtual one that only moves when the kernel (or a
+//! test) moves it: when every task sleeps, virtual time jumps to the next
+//! deadline, so tests of sleeps take no real time.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use syscalls::Pid;
+
+/// Which clock a kernel keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClockKind {
+    /// The host's monotonic clock.
+    #[default]
+    Host,
+    /// Virtual time, starting at zero, moved by `Kernel::advance` and by
+    /// jumps to the next deadline when nothing else can run.
+    Virtual,
+}
+
+/// Time since boot.
+pub(crate) enum Clock {
+    Host(Instant),
+    Virtual(Duration),
+}
+
+impl Clock {
+    pub(crate) fn new(kind: ClockKind) -> Clock {
+        match kind {
+            ClockKind::Host => Clock::Host(Instant::now()),
+            ClockKind::Virtual => Clock::Virtual(Duration::ZERO),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        match self {
+            Clock::Host(boot) => boot.elapsed(),
+            Clock::Virtual(now) => *now,
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual(_))
+    }
+
+    /// Moves virtual time forward to `to` (never back). No effect on the
+    /// host clock.
+    pub(crate) fn advance_to(&mut self, to: Duration) {
+        if let Clock::Virtual(now) = self {
+            *now = (*now).max(to);
+        }
+    }
+}
+
+/// Sleeping tasks by deadline. Entries are (deadline, pid); a task that was
+/// killed or woken otherwise leaves a stale entry, which `expire` skips
+/// (the caller checks the task still sleeps until that deadline).
+#[derive(Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Duration, Pid)>>,
+}
+
+impl Timers {
+    pub(crate) fn add(&mut self, deadline: Duration, pid: Pid) {
+        self.heap.push(Reverse((deadline, pid)));
+    }
+
+    /// The earliest deadline, stale or not.
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Removes and returns one entry due at `now`, earliest first.
+    pub(crate) fn pop_due(&mut self, now: Duration) -> Option<(Duration, Pid)> {
+        match self.heap.peek() {
+            Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse(e)| e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_come_out_earliest_first_and_only_when_due() {
+        let mut t = Timers::default();
+        let ms = Duration::from_millis;
+        t.add(ms(30), Pid(3));
+        t.add(ms(10), Pid(1));
+        t.add(ms(20), Pid(2));
+        assert_eq!(t.next_deadline(), Some(ms(10)));
+        assert_eq!(t.pop_due(ms(5)), None);
+        assert_eq!(t.pop_due(ms(25)), Some((ms(10), Pid(1))));
+        assert_eq!(t.pop_due(ms(25)), Some((ms(20), Pid(2))));
+        assert_eq!(t.pop_due(ms(25)), None);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn virtual_clock_moves_only_forward_and_only_when_told() {
+        let mut c = Clock::new(ClockKind::Virtual);
+        assert_eq!(c.now(), Duration::ZERO);
+        c.advance_to(Duration::from_secs(2));
+        c.advance_to(Duration::from_secs(1));
+        assert_eq!(c.now(), Duration::from_secs(2));
+    }
+}
+
+impl crate::Kernel {
+    /// Parks `pid` until `duration` from now; a zero sleep is a yield.
+    pub(crate) fn sys_sleep(&mut self, pid: Pid, duration: Duration) -> crate::dispatch::Outcome {
+        if duration.is_zero() {
+            return crate::dispatch::Outcome::Yield;
+        }
+        let until = self.clock.now() + duration;
+        self.timers.add(until, pid);
+        crate::dispatch::Outcome::Block(crate::task::WaitOn::Sleep { until })
+    }
+}
