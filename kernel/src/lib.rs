@@ -23,6 +23,7 @@ mod panic;
 mod poll;
 mod proc;
 mod sched;
+mod signal;
 mod task;
 mod time;
 mod trace;
