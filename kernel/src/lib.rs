@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use syscalls::{Command, ExitCode, Pid, Program, Trap};
 
-pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec};
+pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest};
 pub use inbox::{InboxSender, Message};
 pub use time::ClockKind;
 pub use trace::Event;

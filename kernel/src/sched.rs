@@ -263,12 +263,7 @@ impl Kernel {
         match message {
             Message::ConsoleInput(bytes) => self.console_feed(&bytes),
             Message::ConsoleEof => self.console_end(),
-            Message::Interrupt => {
-                let group = self.console.foreground;
-                if group.0 != 0 {
-                    let _ = self.signal_group(None, group, syscalls::Signal::Int);
-                }
-            }
+            Message::Interrupt => self.console_interrupt(),
             Message::HostSignal(signal) => self.signal_all(signal),
         }
     }

@@ -132,7 +132,8 @@ pub enum Syscall {
     /// `EBADF` fd not open.
     IsTerminal(Fd),
     /// Make this group the console's foreground group: Ctrl-C sends `INT` to
-    /// it. Replies `Reply::Unit`.
+    /// it. `Pid(0)` means none (a shell waiting at its prompt): Ctrl-C then
+    /// only clears the line being typed. Replies `Reply::Unit`.
     ///
     /// # Errors
     /// `EBADF` fd not open; `ENOTTY` fd is not the console.

@@ -28,6 +28,19 @@ pub enum ConsoleInput {
     /// Bytes fed with `Kernel::feed_console` or `Message::ConsoleInput`,
     /// these first; end-of-file only once told (`Kernel::end_console`).
     Fed(Vec<u8>),
+    /// A line editor on another thread (the terminal): the kernel calls the
+    /// function when a task waits for input and none is buffered; the
+    /// editor answers through the inbox (`ConsoleInput`, `ConsoleEof`,
+    /// `Interrupt`). Its end-of-file is a Ctrl-D: it ends one read, not
+    /// the console.
+    Terminal(Box<dyn FnMut(LineRequest)>),
+}
+
+/// What the kernel tells the line editor when it asks for a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    /// The live tasks (pid, name), for completing pids.
+    pub tasks: Vec<(Pid, String)>,
 }
 
 /// Where a console output stream goes.
@@ -79,8 +92,23 @@ impl ConsoleSpec {
 }
 
 pub(crate) enum Input {
-    Fed { buf: VecDeque<u8>, eof: bool },
+    Fed(Fed),
     Host(HostFd),
+}
+
+/// Input the kernel buffers: fed by a test or by the terminal.
+pub(crate) struct Fed {
+    buf: VecDeque<u8>,
+    /// End-of-file: for good (a script ran out), or for one read (Ctrl-D
+    /// at a terminal).
+    eof: bool,
+    terminal: Option<LineEditor>,
+}
+
+struct LineEditor {
+    ask: Box<dyn FnMut(LineRequest)>,
+    /// A line was asked for and has not come yet.
+    asked: bool,
 }
 
 pub(crate) enum Output {
@@ -142,10 +170,16 @@ impl Console {
         let host_terminal = stdin.is_terminal();
         let input = match spec.input {
             ConsoleInput::Host => Input::Host(stdin),
-            ConsoleInput::Fed(bytes) => Input::Fed {
+            ConsoleInput::Fed(bytes) => Input::Fed(Fed {
                 buf: bytes.into(),
                 eof: false,
-            },
+                terminal: None,
+            }),
+            ConsoleInput::Terminal(ask) => Input::Fed(Fed {
+                buf: VecDeque::new(),
+                eof: false,
+                terminal: Some(LineEditor { ask, asked: false }),
+            }),
         };
         let output = |o: ConsoleOutput, host: HostFd| match o {
             ConsoleOutput::Host => Output::Host(host),
@@ -170,7 +204,7 @@ impl Console {
     pub(crate) fn host_fds(&self) -> impl Iterator<Item = &HostFd> {
         let input = match &self.input {
             Input::Host(fd) => Some(fd),
-            Input::Fed { .. } => None,
+            Input::Fed(_) => None,
         };
         [input, self.stdout.host(), self.stderr.host()]
             .into_iter()
@@ -181,7 +215,7 @@ impl Console {
         match token {
             STDIN_TOKEN => match &mut self.input {
                 Input::Host(fd) => Some(fd),
-                Input::Fed { .. } => None,
+                Input::Fed(_) => None,
             },
             STDOUT_TOKEN => match &mut self.stdout {
                 Output::Host(fd) => Some(fd),
@@ -210,17 +244,23 @@ impl Kernel {
             len,
         };
         match &mut self.console.input {
-            Input::Fed { buf: fed, eof } => {
-                if !fed.is_empty() {
-                    let n = out.len().min(fed.len());
-                    for (o, b) in out.iter_mut().zip(fed.drain(..n)) {
+            Input::Fed(fed) => {
+                if !fed.buf.is_empty() {
+                    let n = out.len().min(fed.buf.len());
+                    for (o, b) in out.iter_mut().zip(fed.buf.drain(..n)) {
                         *o = b;
                     }
                     Outcome::Done(Ok(Reply::Size(n)))
-                } else if *eof {
+                } else if fed.eof {
+                    // A terminal's Ctrl-D ends this read only.
+                    fed.eof = fed.terminal.is_none();
                     Outcome::Done(Ok(Reply::Size(0)))
                 } else {
+                    let ask = matches!(&fed.terminal, Some(editor) if !editor.asked);
                     self.console.read_waiters.push_back(pid);
+                    if ask {
+                        self.ask_for_line();
+                    }
                     Outcome::Block(parked)
                 }
             }
@@ -282,18 +322,60 @@ impl Kernel {
         Outcome::Block(parked)
     }
 
+    /// Asks the line editor for a line, telling it the live tasks.
+    fn ask_for_line(&mut self) {
+        let tasks = self
+            .tasks
+            .iter()
+            .filter(|t| !t.is_zombie())
+            .map(|t| (t.pid, t.name().to_string()))
+            .collect();
+        if let Input::Fed(Fed {
+            terminal: Some(editor),
+            ..
+        }) = &mut self.console.input
+        {
+            editor.asked = true;
+            (editor.ask)(LineRequest { tasks });
+        }
+    }
+
+    /// The line editor's answer is in, or void (Ctrl-C): a reader still
+    /// parked will ask again.
+    fn line_answered(fed: &mut Fed) {
+        if let Some(editor) = &mut fed.terminal {
+            editor.asked = false;
+        }
+    }
+
     /// More fed input: parked readers take it, oldest first.
     pub(crate) fn console_feed(&mut self, bytes: &[u8]) {
-        if let Input::Fed { buf, .. } = &mut self.console.input {
-            buf.extend(bytes);
+        if let Input::Fed(fed) = &mut self.console.input {
+            fed.buf.extend(bytes);
+            Self::line_answered(fed);
             self.retry_console_readers();
         }
     }
 
-    /// Fed input ends: parked readers see end-of-file once it is drained.
+    /// Fed input ends: parked readers see end-of-file once it is drained
+    /// (at a terminal, the first reader only).
     pub(crate) fn console_end(&mut self) {
-        if let Input::Fed { eof, .. } = &mut self.console.input {
-            *eof = true;
+        if let Input::Fed(fed) = &mut self.console.input {
+            fed.eof = true;
+            Self::line_answered(fed);
+            self.retry_console_readers();
+        }
+    }
+
+    /// Ctrl-C: the line being edited is gone; the console's foreground group
+    /// (if any) gets `INT`; a reader still parked asks for a new line.
+    pub(crate) fn console_interrupt(&mut self) {
+        let group = self.console.foreground;
+        if group.0 != 0 {
+            let _ = self.signal_group(None, group, syscalls::Signal::Int);
+        }
+        if let Input::Fed(fed) = &mut self.console.input {
+            Self::line_answered(fed);
             self.retry_console_readers();
         }
     }

@@ -349,7 +349,7 @@ impl Kernel {
     pub(crate) fn host_waiters(&self) -> usize {
         let readers = match self.console.input {
             console::Input::Host(_) => self.console.read_waiters.len(),
-            console::Input::Fed { .. } => 0,
+            console::Input::Fed(_) => 0,
         };
         readers + self.console.write_waiters.len()
     }

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use kernel::{Capture, ClockKind, Config, ConsoleSpec, Event, Kernel};
-use syscalls::{Command, ExitCode, Sys};
+use syscalls::{Command, ExitCode, Program, Sys};
 
 /// What a run left behind.
 pub struct Run {
@@ -14,6 +14,40 @@ pub struct Run {
     pub stderr: String,
     pub trace: Vec<Event>,
     pub kernel: Kernel,
+}
+
+impl Run {
+    /// Asserts the first task ended with `status`, showing stderr (where a
+    /// failed assertion inside a task is reported) when it did not.
+    #[track_caller]
+    pub fn expect_status(&self, status: ExitCode) -> &Run {
+        assert_eq!(
+            self.status,
+            Some(status),
+            "first task's status; stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts the first task ended with 0 and nothing went to stderr.
+    #[track_caller]
+    pub fn expect_clean(&self) -> &Run {
+        self.expect_status(0);
+        assert_eq!(self.stderr, "", "nothing on stderr");
+        self
+    }
+
+    /// The trace, one `Display` line per event.
+    pub fn trace_lines(&self) -> Vec<String> {
+        lines(&self.trace)
+    }
+}
+
+/// Events as the lines `Display` makes of them.
+pub fn lines(events: &[Event]) -> Vec<String> {
+    events.iter().map(ToString::to_string).collect()
 }
 
 pub fn config() -> Config {
@@ -31,9 +65,39 @@ where
     F: FnOnce(Sys) -> Fut + 'static,
     Fut: Future<Output = ExitCode> + 'static,
 {
-    let (spec, out, err) = ConsoleSpec::scripted(stdin);
-    let mut k = Kernel::boot(config, Vec::new(), spec).expect("boot");
+    boot_programs(stdin, config, Vec::new(), main)
+}
+
+/// As `boot`, with `programs` as the registry.
+pub fn boot_programs<F, Fut>(
+    stdin: &[u8],
+    config: Config,
+    programs: Vec<Program>,
+    main: F,
+) -> (Kernel, Capture, Capture)
+where
+    F: FnOnce(Sys) -> Fut + 'static,
+    Fut: Future<Output = ExitCode> + 'static,
+{
+    let (mut k, out, err) = boot_open(stdin, config, programs, main);
     k.end_console();
+    (k, out, err)
+}
+
+/// As `boot_programs`, but console input stays open: the test feeds more
+/// with `Kernel::feed_console` and ends it with `Kernel::end_console`.
+pub fn boot_open<F, Fut>(
+    stdin: &[u8],
+    config: Config,
+    programs: Vec<Program>,
+    main: F,
+) -> (Kernel, Capture, Capture)
+where
+    F: FnOnce(Sys) -> Fut + 'static,
+    Fut: Future<Output = ExitCode> + 'static,
+{
+    let (spec, out, err) = ConsoleSpec::scripted(stdin);
+    let mut k = Kernel::boot(config, programs, spec).expect("boot");
     k.start(Command::from_fn(main).name("main"));
     (k, out, err)
 }
@@ -52,15 +116,33 @@ where
     F: FnOnce(Sys) -> Fut + 'static,
     Fut: Future<Output = ExitCode> + 'static,
 {
-    let (mut kernel, out, err) = boot(stdin, config, main);
+    run_programs(stdin, config, Vec::new(), main)
+}
+
+/// Runs `main` with `programs` as the registry.
+pub fn run_programs<F, Fut>(stdin: &[u8], config: Config, programs: Vec<Program>, main: F) -> Run
+where
+    F: FnOnce(Sys) -> Fut + 'static,
+    Fut: Future<Output = ExitCode> + 'static,
+{
+    let (mut kernel, out, err) = boot_programs(stdin, config, programs, main);
     let status = kernel.run_until_idle();
+    finish(kernel, status, &out, &err)
+}
+
+/// Collects what a kernel run left behind.
+pub fn finish(mut kernel: Kernel, status: Option<ExitCode>, out: &Capture, err: &Capture) -> Run {
     let trace = kernel.take_trace();
-    let text = |c: &Capture| String::from_utf8_lossy(&c.borrow()).into_owned();
     Run {
         status,
-        stdout: text(&out),
-        stderr: text(&err),
+        stdout: text(out),
+        stderr: text(err),
         trace,
         kernel,
     }
+}
+
+/// What a capture holds, as text.
+pub fn text(c: &Capture) -> String {
+    String::from_utf8_lossy(&c.borrow()).into_owned()
 }
