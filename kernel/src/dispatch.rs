@@ -3,7 +3,7 @@
 //! calls a short `sys_*` handler that checks its arguments and calls the
 //! mechanism in `proc.rs`, `fd/` or `time.rs`.
 
-use syscalls::{Pid, ProgramInfo, Reply, SysResult, Syscall};
+use syscalls::{Pid, ProgramInfo, Reply, SysResult, Syscall, Usage};
 
 use crate::task::WaitOn;
 use crate::Kernel;
@@ -19,6 +19,23 @@ pub(crate) enum Outcome {
     Block(WaitOn),
     /// The caller no longer runs (it exited or killed itself).
     Gone,
+}
+
+/// The process's memory from `/proc/self/status` (zeros where the host has
+/// no such file).
+fn host_usage() -> Usage {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Usage {
+        rss_kb: field("VmRSS:"),
+        peak_rss_kb: field("VmHWM:"),
+    }
 }
 
 impl Kernel {
@@ -46,6 +63,7 @@ impl Kernel {
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
             Syscall::Open(path) => Done(self.sys_open(pid, &path)),
             Syscall::Tasks => Done(Ok(Reply::Tasks(self.snapshot()))),
+            Syscall::Usage => Done(Ok(Reply::Usage(host_usage()))),
             Syscall::Programs => Done(Ok(Reply::Programs(
                 self.program_list
                     .iter()

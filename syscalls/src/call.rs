@@ -5,7 +5,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo};
+use crate::types::{
+    ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
+};
 use crate::Sys;
 
 /// A request from a task to the kernel.
@@ -124,6 +126,9 @@ pub enum Syscall {
     Open(String),
     /// A snapshot of the task table, by pid. Replies `Reply::Tasks`.
     Tasks,
+    /// The memory the whole coos process uses on the host (for benchmarks
+    /// and `ps`). Replies `Reply::Usage`.
+    Usage,
     /// The program registry. Replies `Reply::Programs`.
     Programs,
     /// Is fd the interactive console? Replies `Reply::Bool`.
@@ -184,6 +189,8 @@ pub enum Reply {
     Tasks(Vec<TaskInfo>),
     /// The program registry.
     Programs(Vec<ProgramInfo>),
+    /// Host memory use.
+    Usage(Usage),
 }
 
 impl Syscall {
@@ -208,6 +215,7 @@ impl Syscall {
             Syscall::Dup(_) => "dup",
             Syscall::Open(_) => "open",
             Syscall::Tasks => "tasks",
+            Syscall::Usage => "usage",
             Syscall::Programs => "programs",
             Syscall::IsTerminal(_) => "isatty",
             Syscall::SetForeground(..) => "tcsetpgrp",

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::call::{Image, Reply, SpawnRequest, Syscall};
 use crate::errno::Errno;
-use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskInfo};
+use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskInfo, Usage};
 
 /// What a system call answers.
 pub type SysResult<T> = Result<T, Errno>;
@@ -572,6 +572,20 @@ impl Sys {
         match self.call(Syscall::Tasks).await {
             Ok(Reply::Tasks(tasks)) => tasks,
             other => unexpected("tasks", other),
+        }
+    }
+
+    /// The coos process's memory use on the host.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let kb = sys.usage().await.peak_rss_kb;
+    /// # }
+    /// ```
+    pub async fn usage(&self) -> Usage {
+        match self.call(Syscall::Usage).await {
+            Ok(Reply::Usage(u)) => u,
+            other => unexpected("usage", other),
         }
     }
 

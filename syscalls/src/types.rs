@@ -265,6 +265,15 @@ pub struct TaskInfo {
     pub cpu: Duration,
 }
 
+/// How much memory the coos process uses on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Resident set now, in KiB.
+    pub rss_kb: u64,
+    /// The largest the resident set has been, in KiB.
+    pub peak_rss_kb: u64,
+}
+
 /// A program of the registry, as `programs()` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramInfo {
