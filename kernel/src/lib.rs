@@ -25,6 +25,7 @@ mod proc;
 mod sched;
 mod signal;
 mod task;
+pub mod testing;
 mod time;
 mod trace;
 
@@ -32,7 +33,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-use syscalls::{Command, ExitCode, Pid, Program, Trap};
+use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 
 pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest};
 pub use inbox::{InboxSender, Message};
@@ -115,9 +116,6 @@ pub struct Kernel {
     console: Console,
     poller: Poller,
     inbox: Inbox,
-    /// How many tasks are parked on host fds (the poller need not be asked
-    /// between tasks when none are).
-    host_waiters: usize,
     trace: Vec<Event>,
     halted: Option<ExitCode>,
 }
@@ -154,7 +152,6 @@ impl Kernel {
             console: Console::new(console),
             poller,
             inbox,
-            host_waiters: 0,
             trace: Vec::new(),
             halted: None,
             config,
@@ -185,15 +182,7 @@ impl Kernel {
         loop {
             match self.run_batch(false) {
                 Step::Halted(code) => return Some(code),
-                Step::Idle
-                    if self.ready.is_empty()
-                        && self.timers.len() == 0
-                        && self.host_waiters == 0 =>
-                {
-                    if self.inbox.is_empty() {
-                        return None;
-                    }
-                }
+                Step::Idle if self.is_stalled() => return None,
                 _ => {}
             }
         }
@@ -268,7 +257,30 @@ impl Kernel {
         self.tasks.get(pid).is_some()
     }
 
-    fn record(&mut self, event: impl FnOnce() -> Event) {
+    /// What the task `pid` is doing, if it exists.
+    pub fn task_state(&self, pid: Pid) -> Option<TaskState> {
+        self.tasks.get(pid).map(|t| t.describe())
+    }
+
+    /// The argv of every live (not zombie) task but those in `except`, by pid.
+    pub fn live_tasks(&self, except: &[Pid]) -> Vec<String> {
+        self.snapshot()
+            .into_iter()
+            .filter(|t| !except.contains(&t.pid) && !matches!(t.state, TaskState::Zombie(_)))
+            .map(|t| t.args.join(" "))
+            .collect()
+    }
+
+    /// Can nothing happen without input from outside? No task ready, no
+    /// timer set, no task waiting on a host fd, no message in the inbox.
+    pub fn is_stalled(&self) -> bool {
+        self.ready.is_empty()
+            && self.timers.len() == 0
+            && self.host_waiters() == 0
+            && self.inbox.is_empty()
+    }
+
+    pub(crate) fn record(&mut self, event: impl FnOnce() -> Event) {
         if self.config.trace {
             self.trace.push(event());
         }

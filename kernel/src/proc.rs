@@ -148,10 +148,13 @@ impl Kernel {
         Ok(pid)
     }
 
+    /// Does a group exist? As in POSIX, while any task of it does, zombies
+    /// included: the second stage of `echo hi | cat` may join the first's
+    /// group after `echo` has ended.
     fn group_alive(&self, group: Pid) -> bool {
         match self.tasks.get(group) {
-            Some(leader) if leader.pgid == group && !leader.is_zombie() => true,
-            _ => self.tasks.iter().any(|t| t.pgid == group && !t.is_zombie()),
+            Some(leader) if leader.pgid == group => true,
+            _ => self.tasks.iter().any(|t| t.pgid == group),
         }
     }
 

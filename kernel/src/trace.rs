@@ -29,6 +29,8 @@ pub enum Event {
     Exit(Pid, ExitCode),
     /// Its parent reaped it.
     Reap(Pid),
+    /// This group became the console's foreground (0: none).
+    Foreground(Pid),
 }
 
 impl fmt::Display for Event {
@@ -45,6 +47,7 @@ impl fmt::Display for Event {
             Event::Wake(pid) => write!(f, "wake {pid}"),
             Event::Exit(pid, code) => write!(f, "exit {pid} {code}"),
             Event::Reap(pid) => write!(f, "reap {pid}"),
+            Event::Foreground(group) => write!(f, "foreground {group}"),
         }
     }
 }

@@ -1,1 +1,14 @@
-//! stub
+//! `sh`, the coos shell, and (later) the interactive terminal that feeds
+//! the console.
+//!
+//! `sh` is a program like any other: it talks to the kernel through the
+//! `syscalls` crate alone. [`parse`] turns text into a command tree; the
+//! interpreter runs it as jobs.
+
+mod jobs;
+pub mod parse;
+mod sh;
+#[cfg(test)]
+mod sim;
+
+pub use sh::{main, ABOUT};

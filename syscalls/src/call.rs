@@ -87,9 +87,13 @@ pub enum Syscall {
         /// How many bytes at most.
         len: usize,
     },
-    /// Write `len` bytes from `buf`. Blocks while the pipe is full; a write
-    /// may be partial (`Reply::Size(n)`, `0 < n <= len`), but a byte is never
-    /// lost or written twice.
+    /// Write `len` bytes from `buf`. Blocks while the pipe is full and
+    /// finishes when every byte is written, or early when the last reader
+    /// goes away (`Reply::Size(n)`, `0 < n <= len`, the bytes written before
+    /// that); a byte is never lost or written twice. A write to a pipe of at
+    /// most [`PIPE_BUF`](crate::PIPE_BUF) bytes is atomic: it goes in whole,
+    /// never interleaved with another writer's bytes. A read takes whatever
+    /// the pipe holds, up to its length.
     ///
     /// # Errors
     /// `EBADF` fd not open for writing; `EPIPE` every reader is gone.

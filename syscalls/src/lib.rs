@@ -17,5 +17,5 @@ pub use errno::Errno;
 pub use sys::{Command, Sys, SysResult, Trap};
 pub use types::{
     ExitCode, Fd, FdMap, Main, PGroup, Pid, Program, ProgramInfo, Signal, TaskFuture, TaskInfo,
-    TaskState, Usage,
+    TaskState, Usage, PIPE_BUF,
 };

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use crate::call::{Image, Reply, SpawnRequest, Syscall};
 use crate::errno::Errno;
-use crate::types::{ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskInfo, Usage};
+use crate::types::{
+    ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
+};
 
 /// What a system call answers.
 pub type SysResult<T> = Result<T, Errno>;
@@ -649,41 +651,57 @@ impl Sys {
 /// # Ok(()) }
 /// ```
 pub struct Command {
-    request: SpawnRequest,
+    image: Image,
+    /// argv[0]: the program's name, or a name given to a `from_fn` child.
+    name: Option<String>,
+    /// argv[1..].
+    args: Vec<String>,
+    fds: FdMap,
+    pgroup: PGroup,
 }
 
 impl Command {
-    /// The registered program `program`, with no arguments yet.
-    pub fn new(program: &str) -> Command {
+    fn with_image(image: Image, name: Option<String>) -> Command {
         Command {
-            request: SpawnRequest {
-                image: Image::Program(program.to_string()),
-                args: vec![program.to_string()],
-                fds: FdMap::stdio(),
-                pgroup: PGroup::Inherit,
-            },
+            image,
+            name,
+            args: Vec::new(),
+            fds: FdMap::stdio(),
+            pgroup: PGroup::Inherit,
         }
     }
 
-    /// A child that runs `main` with its own `Sys`.
+    /// The registered program `program`, with no arguments yet.
+    pub fn new(program: &str) -> Command {
+        Command::with_image(
+            Image::Program(program.to_string()),
+            Some(program.to_string()),
+        )
+    }
+
+    /// A child that runs `main` with its own `Sys`. Unless named, it shows
+    /// its parent's argv (as after a Unix `fork`).
     pub fn from_fn<F, Fut>(main: F) -> Command
     where
         F: FnOnce(Sys) -> Fut + 'static,
         Fut: Future<Output = ExitCode> + 'static,
     {
-        Command {
-            request: SpawnRequest {
-                image: Image::Fn(Box::new(move |sys| Box::pin(main(sys)))),
-                args: Vec::new(),
-                fds: FdMap::stdio(),
-                pgroup: PGroup::Inherit,
-            },
-        }
+        Command::with_image(Image::Fn(Box::new(move |sys| Box::pin(main(sys)))), None)
     }
 
-    /// Adds one argument.
+    /// A child that runs the boxed future `main` makes. For recursive task
+    /// trees, whose closures cannot name their own future type: the future
+    /// is boxed once, here, instead of once more by the kernel.
+    pub fn from_task<F>(main: F) -> Command
+    where
+        F: FnOnce(Sys) -> TaskFuture + 'static,
+    {
+        Command::with_image(Image::Fn(Box::new(main)), None)
+    }
+
+    /// Adds one argument (argv[1], argv[2], …).
     pub fn arg(mut self, arg: impl Into<String>) -> Command {
-        self.request.args.push(arg.into());
+        self.args.push(arg.into());
         self
     }
 
@@ -693,34 +711,44 @@ impl Command {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.request.args.extend(args.into_iter().map(Into::into));
+        self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
-    /// Names a `from_fn` child for `ps` (its argv becomes `[name]`).
+    /// Sets argv[0], the name `ps` shows (for a program, its name by default).
     pub fn name(mut self, name: impl Into<String>) -> Command {
-        if matches!(self.request.image, Image::Fn(_)) {
-            self.request.args = vec![name.into()];
-        }
+        self.name = Some(name.into());
         self
     }
 
     /// The child's descriptors.
     pub fn fds(mut self, fds: FdMap) -> Command {
-        self.request.fds = fds;
+        self.fds = fds;
         self
     }
 
     /// The child's process group.
     pub fn pgroup(mut self, pgroup: PGroup) -> Command {
-        self.request.pgroup = pgroup;
+        self.pgroup = pgroup;
         self
     }
 
     /// The request this command makes (for a kernel starting its first
     /// program, or a program that builds `Syscall::Spawn` itself).
     pub fn into_request(self) -> SpawnRequest {
-        self.request
+        // A nameless, argless `from_fn` child inherits its parent's argv.
+        let args = match (self.name, self.args.is_empty()) {
+            (None, true) => Vec::new(),
+            (name, _) => std::iter::once(name.unwrap_or_default())
+                .chain(self.args)
+                .collect(),
+        };
+        SpawnRequest {
+            image: self.image,
+            args,
+            fds: self.fds,
+            pgroup: self.pgroup,
+        }
     }
 
     /// Starts the child.
@@ -728,7 +756,10 @@ impl Command {
     /// # Errors
     /// See [`Syscall::Spawn`].
     pub async fn spawn(self, sys: &Sys) -> SysResult<Pid> {
-        match sys.call(Syscall::Spawn(Box::new(self.request))).await? {
+        match sys
+            .call(Syscall::Spawn(Box::new(self.into_request())))
+            .await?
+        {
             Reply::Pid(pid) => Ok(pid),
             other => unexpected("spawn", Ok(other)),
         }

@@ -43,6 +43,10 @@ impl fmt::Display for Fd {
     }
 }
 
+/// Writes to a pipe of at most this many bytes are atomic: they go in whole,
+/// never split or interleaved with another writer's bytes (Unix `PIPE_BUF`).
+pub const PIPE_BUF: usize = 4096;
+
 /// An exit status, 0–255. A program's return value is its status; a task
 /// ended by a signal has status `128 + signal`, a panicking task 101.
 pub type ExitCode = u8;

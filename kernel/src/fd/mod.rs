@@ -292,6 +292,7 @@ impl Kernel {
         match self.task(pid).fds.get(fd)? {
             Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr => {
                 self.console.foreground = group;
+                self.record(|| crate::Event::Foreground(group));
                 Ok(Reply::Unit)
             }
             _ => Err(Errno::ENOTTY),

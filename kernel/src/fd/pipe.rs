@@ -16,9 +16,7 @@ use crate::dispatch::Outcome;
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
 
-/// Writes of at most this many bytes are atomic: never split, never
-/// interleaved with another writer's bytes (Unix `PIPE_BUF`).
-pub(crate) const PIPE_BUF: usize = 4096;
+use syscalls::PIPE_BUF;
 
 pub(crate) struct Pipe {
     pub buf: VecDeque<u8>,

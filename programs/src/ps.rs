@@ -1,0 +1,169 @@
+//! `ps`: a snapshot of every task, one row each, as a table:
+//! `PID PPID STATE SCHED SYSCALLS CPU COMMAND`.
+
+use std::time::Duration;
+
+use syscalls::{ExitCode, Sys, TaskInfo};
+
+use crate::fail;
+use crate::usage::Spec;
+
+const SPEC: Spec = Spec::new(
+    "ps",
+    "Usage: ps\n\
+     Report a snapshot of every task.\n\
+     \n\
+     Columns:\n\
+     \x20 PID       the task's id\n\
+     \x20 PPID      its parent's id\n\
+     \x20 STATE     what it is doing (ready, running, reading fd 0, zombie (0), ...)\n\
+     \x20 SCHED     how many times the scheduler ran it\n\
+     \x20 SYSCALLS  how many system calls it made\n\
+     \x20 CPU       host CPU time spent running it, as M:SS.mmm\n\
+     \x20 COMMAND   its arguments\n\
+     \n\
+     \x20     --help     display this help and exit\n",
+    &[],
+);
+
+/// Prints the table; status 1 on an operand or a failed write.
+pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
+    let args = match SPEC.parse(&sys, &args).await {
+        Ok(args) => args,
+        Err(status) => return status,
+    };
+    if let Some(extra) = args.operands.first() {
+        return SPEC
+            .fail(&sys, format_args!("extra operand '{extra}'"))
+            .await;
+    }
+    let tasks = sys.tasks().await;
+    match sys.print(&table(&tasks)).await {
+        Ok(()) => 0,
+        Err(errno) => fail::write_error(&sys, SPEC.name, errno).await,
+    }
+}
+
+/// CPU time as `ps` shows it: minutes, seconds and milliseconds.
+fn cpu(time: Duration) -> String {
+    let ms = time.as_millis();
+    format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+}
+
+/// The table: numbers right-aligned, STATE left-aligned, COMMAND last and
+/// unpadded; each column as wide as its widest cell.
+fn table(tasks: &[TaskInfo]) -> String {
+    const HEADER: [&str; 7] = [
+        "PID", "PPID", "STATE", "SCHED", "SYSCALLS", "CPU", "COMMAND",
+    ];
+    let rows: Vec<[String; 7]> = tasks
+        .iter()
+        .map(|t| {
+            let command = if t.args.is_empty() {
+                "?".to_string()
+            } else {
+                t.args.join(" ")
+            };
+            [
+                t.pid.to_string(),
+                t.ppid.to_string(),
+                t.state.to_string(),
+                t.scheduled.to_string(),
+                t.syscalls.to_string(),
+                cpu(t.cpu),
+                command,
+            ]
+        })
+        .collect();
+    // PID and PPID at least 5 wide, as in procps.
+    let mut widths = [5, 5, 0, 0, 0, 0, 0];
+    for (i, w) in widths.iter_mut().enumerate() {
+        *w = rows
+            .iter()
+            .map(|r| r[i].len())
+            .chain([HEADER[i].len(), *w])
+            .max()
+            .unwrap_or(0);
+    }
+    let mut out = String::new();
+    let header = HEADER.map(String::from);
+    for row in std::iter::once(&header).chain(&rows) {
+        let [pid, ppid, state, sched, calls, cpu, command] = row;
+        out.push_str(&format!(
+            "{pid:>0$} {ppid:>1$} {state:<2$} {sched:>3$} {calls:>4$} {cpu:>5$} {command}\n",
+            widths[0], widths[1], widths[2], widths[3], widths[4], widths[5],
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{run, Sim};
+    use syscalls::{Fd, FdMap, Pid, TaskState};
+
+    #[test]
+    fn cpu_time_reads_minutes_seconds_milliseconds() {
+        assert_eq!(cpu(Duration::ZERO), "0:00.000");
+        assert_eq!(cpu(Duration::from_micros(1_234_567)), "0:01.234");
+        assert_eq!(cpu(Duration::from_secs(125)), "2:05.000");
+    }
+
+    #[test]
+    fn the_table_aligns_its_columns() {
+        let task = |pid, ppid, state, args: &[&str]| TaskInfo {
+            pid: Pid(pid),
+            ppid: Pid(ppid),
+            pgid: Pid(pid),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            state,
+            scheduled: 12,
+            syscalls: 345,
+            cpu: Duration::from_millis(7),
+        };
+        let table = table(&[
+            task(1, 0, TaskState::Waiting(None), &["init"]),
+            task(12, 1, TaskState::Reading(Fd(0)), &["grep", "-v", "x"]),
+        ]);
+        assert_eq!(
+            table,
+            "  PID  PPID STATE               SCHED SYSCALLS      CPU COMMAND\n\
+             \x20   1     0 waiting for a child    12      345 0:00.007 init\n\
+             \x20  12     1 reading fd 0           12      345 0:00.007 grep -v x\n"
+        );
+    }
+
+    #[test]
+    fn ps_shows_itself_running_and_its_siblings() {
+        let out = Sim::new().run_fn(|sys| async move {
+            let sleeper = sys
+                .spawn("sleep", ["5"], FdMap::stdio())
+                .await
+                .expect("spawn");
+            let ps = sys
+                .spawn("ps", Vec::<String>::new(), FdMap::stdio())
+                .await
+                .expect("spawn");
+            let (_, status) = sys.wait(ps).await.expect("wait");
+            sys.wait(sleeper).await.expect("wait");
+            status
+        });
+        assert_eq!(out.status, 0);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 4, "{}", out.stdout);
+        assert!(lines[0].starts_with("  PID  PPID STATE"));
+        assert!(lines[2].contains(" sleeping until 5.000s ") && lines[2].ends_with(" sleep 5"));
+        assert!(lines[3].contains(" running ") && lines[3].ends_with(" ps"));
+    }
+
+    #[test]
+    fn ps_takes_no_operands() {
+        let out = run(&["ps", "x"], "");
+        assert_eq!(out.status, 1);
+        assert_eq!(
+            out.stderr,
+            "ps: extra operand 'x'\nTry 'ps --help' for more information.\n"
+        );
+    }
+}
