@@ -45,7 +45,7 @@ use fd::pipe::Pipe;
 use inbox::Inbox;
 use poll::Poller;
 use task::TaskTable;
-use time::{Clock, Timers};
+use time::{Clock, CpuClock, Timers};
 
 /// Limits and choices a kernel is booted with.
 #[derive(Debug, Clone)]
@@ -111,6 +111,7 @@ pub struct Kernel {
     ready: VecDeque<Pid>,
     timers: Timers,
     clock: Clock,
+    cpu_clock: CpuClock,
     pipes: Vec<Option<Pipe>>,
     free_pipes: Vec<u32>,
     console: Console,
@@ -141,6 +142,7 @@ impl Kernel {
             (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
         Ok(Kernel {
             clock: Clock::new(config.clock),
+            cpu_clock: CpuClock::new(),
             programs: programs.iter().map(|p| (p.name, *p)).collect(),
             program_list: programs,
             trap: Rc::new(Trap::new()),

@@ -2,7 +2,6 @@
 //! (reparenting orphans to init, zombies until reaped), as xv6's proc.c.
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use syscalls::{
     Command, Errno, ExitCode, Image, PGroup, Pid, Reply, Signal, SpawnRequest, Sys, SysResult,
@@ -54,7 +53,7 @@ impl Kernel {
             family: Family::default(),
             scheduled: 0,
             syscalls: 0,
-            cpu: Duration::ZERO,
+            cpu: 0,
         });
         self.ready.push_back(pid);
         self.record(|| Event::Spawn {
@@ -127,7 +126,7 @@ impl Kernel {
             family: Family::default(),
             scheduled: 0,
             syscalls: 0,
-            cpu: Duration::ZERO,
+            cpu: 0,
         });
         self.link_child(parent, pid);
         self.record(|| Event::Spawn {
@@ -374,7 +373,7 @@ impl Kernel {
                 state: t.describe(),
                 scheduled: t.scheduled,
                 syscalls: t.syscalls,
-                cpu: t.cpu,
+                cpu: self.cpu_clock.to_duration(t.cpu),
             })
             .collect();
         rows.sort_by_key(|r| r.pid);

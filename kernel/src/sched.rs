@@ -10,7 +10,7 @@
 //!   are looked at every `CHECK_EVERY` tasks, and whenever none is ready.
 
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use syscalls::{Pid, Reply, SysResult};
 
@@ -19,6 +19,7 @@ use crate::inbox::Message;
 use crate::panic;
 use crate::poll::WAKE_TOKEN;
 use crate::task::{RunState, WaitOn};
+use crate::time::ticks;
 use crate::{Event, Kernel, Step};
 
 /// Calls finished at once that a task may make in a row before it goes
@@ -66,7 +67,7 @@ impl Kernel {
         let mut reply = task.reply.take();
         let mut future = task.future.take().expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
-        let started = Instant::now();
+        let started = ticks();
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
@@ -145,9 +146,9 @@ impl Kernel {
         }
     }
 
-    fn charge(&mut self, pid: Pid, started: Instant) {
+    fn charge(&mut self, pid: Pid, started: u64) {
         if let Some(task) = self.tasks.get_mut(pid) {
-            task.cpu += started.elapsed();
+            task.cpu += ticks().wrapping_sub(started);
         }
     }
 

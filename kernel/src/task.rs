@@ -90,7 +90,8 @@ pub(crate) struct Task {
     pub family: Family,
     pub scheduled: u64,
     pub syscalls: u64,
-    pub cpu: Duration,
+    /// CPU clock ticks spent running it (`time::ticks`).
+    pub cpu: u64,
 }
 
 /// A task's place among its relatives: its children form a doubly linked
@@ -234,7 +235,7 @@ mod tests {
             family: Family::default(),
             scheduled: 0,
             syscalls: 0,
-            cpu: Duration::ZERO,
+            cpu: 0,
         }
     }
 

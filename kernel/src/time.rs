@@ -54,6 +54,51 @@ impl Clock {
     }
 }
 
+/// The CPU clock tasks are charged by: the processor's time-stamp counter
+/// where there is one (two reads per scheduling cost a few nanoseconds,
+/// where the host's clock_gettime costs tens), converted to time with the
+/// rate measured between boot and the moment of the conversion.
+pub(crate) struct CpuClock {
+    boot_ticks: u64,
+    boot: Instant,
+}
+
+impl CpuClock {
+    pub(crate) fn new() -> CpuClock {
+        CpuClock {
+            boot_ticks: ticks(),
+            boot: Instant::now(),
+        }
+    }
+
+    /// Ticks as a duration, at the rate seen since boot.
+    pub(crate) fn to_duration(&self, n: u64) -> Duration {
+        let elapsed = self.boot.elapsed().as_nanos() as f64;
+        let ticked = ticks().wrapping_sub(self.boot_ticks) as f64;
+        if ticked <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos((n as f64 * elapsed / ticked) as u64)
+    }
+}
+
+/// A reading of the CPU clock, in ticks.
+#[inline]
+pub(crate) fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: rdtsc reads a register; it has no preconditions on
+        // x86_64, where every processor has it.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
 /// Sleeping tasks by deadline. Entries are (deadline, pid); a task that was
 /// killed or woken otherwise leaves a stale entry, which `expire` skips
 /// (the caller checks the task still sleeps until that deadline).

@@ -145,13 +145,12 @@ impl Sys {
     }
 
     /// Traps into the kernel with `call` and returns its reply.
-    pub async fn call(&self, call: Syscall) -> SysResult<Reply> {
+    pub fn call(&self, call: Syscall) -> impl Future<Output = SysResult<Reply>> + '_ {
         TrapCall {
             trap: &self.trap,
             request: Some(call),
             trapped: false,
         }
-        .await
     }
 
     /// Starts the registered program `program` as a child, with `args` after
