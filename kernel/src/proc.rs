@@ -10,7 +10,7 @@ use syscalls::{
 
 use crate::dispatch::Outcome;
 use crate::fd::{FdTable, Object};
-use crate::task::{Family, RunState, Task, WaitOn};
+use crate::task::{Family, RunState, Task, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
 impl Kernel {
@@ -47,8 +47,7 @@ impl Kernel {
             pgid: pid,
             argv: Rc::from(vec!["init".to_string()]),
             future: Some(Box::pin(init::init(sys, first))),
-            state: RunState::Ready,
-            reply: None,
+            state: RunState::Ready(None),
             fds,
             family: Family::default(),
             scheduled: 0,
@@ -78,7 +77,7 @@ impl Kernel {
         } = request;
         let ptask = self.task(parent);
         let mut fds = FdTable::default();
-        for &(child_fd, parent_fd) in &map.0 {
+        for (child_fd, parent_fd) in map.iter() {
             if child_fd.0 as usize >= self.config.max_fds {
                 return Err(Errno::EINVAL);
             }
@@ -120,8 +119,7 @@ impl Kernel {
             pgid: pgid.unwrap_or(pid),
             argv,
             future: None,
-            state: RunState::Ready,
-            reply: None,
+            state: RunState::Ready(None),
             fds,
             family: Family::default(),
             scheduled: 0,
@@ -169,13 +167,12 @@ impl Kernel {
             return;
         }
         task.state = RunState::Zombie(code);
-        task.reply = None;
         let future = task.future.take();
-        let objects: Vec<Object> = task.fds.drain().collect();
+        let fds = std::mem::take(&mut task.fds);
         if let Some(future) = future {
             self.drop_coroutine(pid, future);
         }
-        for object in objects {
+        for object in fds.objects() {
             self.release(object);
         }
         self.record(|| Event::Exit(pid, code));
@@ -184,10 +181,14 @@ impl Kernel {
             return;
         }
         // Give any children to init.
-        while let Some(child) = self.task(pid).family.first_child {
+        loop {
+            let child = self.task(pid).family.first_child;
+            if child == NO_PID {
+                break;
+            }
             self.unlink_child(pid, child);
-            self.link_child(Pid::INIT, child);
             self.task_mut(child).ppid = Pid::INIT;
+            self.link_child(Pid::INIT, child);
             if let RunState::Zombie(code) = self.task(child).state {
                 self.notify_parent(child, code);
             }
@@ -196,7 +197,7 @@ impl Kernel {
     }
 
     /// Tells `child`'s parent it ended: reaped at once if the parent waits
-    /// for it, else queued as a zombie for a later `wait`.
+    /// for it, else moved to the end of the parent's zombies, for `wait`.
     fn notify_parent(&mut self, child: Pid, code: ExitCode) {
         let ppid = self.task(child).ppid;
         let Some(parent) = self.tasks.get_mut(ppid) else {
@@ -211,7 +212,11 @@ impl Kernel {
             self.reap(child);
             self.complete(ppid, Ok(Reply::Waited(child, code)));
         } else {
-            parent.family.zombies.push_back(child);
+            // Into the zombie part of the children, after the last zombie.
+            self.detach(ppid, child);
+            let after = self.task(ppid).family.last_zombie;
+            self.attach(ppid, child, after);
+            self.task_mut(ppid).family.last_zombie = child;
         }
     }
 
@@ -223,30 +228,56 @@ impl Kernel {
         self.record(|| Event::Reap(child));
     }
 
+    /// Adds a live child, after the parent's zombies.
     fn link_child(&mut self, parent: Pid, child: Pid) {
-        let first = self.task(parent).family.first_child;
-        if let Some(first) = first {
-            self.task_mut(first).family.prev = Some(child);
-        }
-        let family = &mut self.task_mut(child).family;
-        family.next = first;
-        family.prev = None;
-        let family = &mut self.task_mut(parent).family;
-        family.first_child = Some(child);
-        family.children += 1;
+        let after = self.task(parent).family.last_zombie;
+        self.attach(parent, child, after);
+        self.task_mut(parent).family.children += 1;
     }
 
     fn unlink_child(&mut self, parent: Pid, child: Pid) {
+        self.detach(parent, child);
+        self.task_mut(parent).family.children -= 1;
+    }
+
+    /// Puts `child` in `parent`'s list right after `after` (`NO_PID`: first).
+    fn attach(&mut self, parent: Pid, child: Pid, after: Pid) {
+        let next = if after == NO_PID {
+            self.task(parent).family.first_child
+        } else {
+            self.task(after).family.next
+        };
         let family = &mut self.task_mut(child).family;
-        let (prev, next) = (family.prev.take(), family.next.take());
-        match prev {
-            Some(prev) => self.task_mut(prev).family.next = next,
-            None => self.task_mut(parent).family.first_child = next,
+        family.prev = after;
+        family.next = next;
+        if after == NO_PID {
+            self.task_mut(parent).family.first_child = child;
+        } else {
+            self.task_mut(after).family.next = child;
         }
-        if let Some(next) = next {
+        if next != NO_PID {
+            self.task_mut(next).family.prev = child;
+        }
+    }
+
+    /// Takes `child` out of `parent`'s list.
+    fn detach(&mut self, parent: Pid, child: Pid) {
+        let Family { prev, next, .. } = self.task(child).family;
+        if self.task(parent).family.last_zombie == child {
+            // The zombie before it, if any, is now the last one.
+            self.task_mut(parent).family.last_zombie = prev;
+        }
+        if prev == NO_PID {
+            self.task_mut(parent).family.first_child = next;
+        } else {
+            self.task_mut(prev).family.next = next;
+        }
+        if next != NO_PID {
             self.task_mut(next).family.prev = prev;
         }
-        self.task_mut(parent).family.children -= 1;
+        let family = &mut self.task_mut(child).family;
+        family.prev = NO_PID;
+        family.next = NO_PID;
     }
 
     pub(crate) fn sys_wait(&mut self, pid: Pid, child: Option<Pid>, hang: bool) -> Outcome {
@@ -277,17 +308,16 @@ impl Kernel {
         }
     }
 
-    /// The oldest unreaped ended child of `pid`, skipping entries reaped
-    /// meanwhile by `wait(pid)`.
-    fn pop_zombie(&mut self, pid: Pid) -> Option<(Pid, ExitCode)> {
-        while let Some(z) = self.task_mut(pid).family.zombies.pop_front() {
-            if let Some(t) = self.tasks.get(z) {
-                if let (true, RunState::Zombie(code)) = (t.ppid == pid, &t.state) {
-                    return Some((z, *code));
-                }
-            }
+    /// The oldest unreaped ended child of `pid`: the head of its children.
+    fn pop_zombie(&self, pid: Pid) -> Option<(Pid, ExitCode)> {
+        let family = self.task(pid).family;
+        if family.last_zombie == NO_PID {
+            return None;
         }
-        None
+        match self.task(family.first_child).state {
+            RunState::Zombie(code) => Some((family.first_child, code)),
+            _ => unreachable!("the children up to last_zombie are zombies"),
+        }
     }
 
     pub(crate) fn sys_kill(&mut self, caller: Pid, target: Pid, signal: Signal) -> Outcome {

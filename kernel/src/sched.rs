@@ -56,15 +56,16 @@ impl Kernel {
 
     /// Polls `pid` until it blocks, ends, yields or spends its quantum.
     pub(crate) fn run_task(&mut self, pid: Pid) {
-        let Some(task) = self.tasks.get_mut(pid) else {
+        let Some(slot) = self.tasks.slot_of_pid(pid) else {
             return; // A stale pid: the task was reaped.
         };
-        if !matches!(task.state, RunState::Ready) {
-            return;
-        }
+        let task = self.tasks.at(slot);
+        let RunState::Ready(reply) = &mut task.state else {
+            return; // A stale entry: it was killed, or queued twice.
+        };
+        let mut reply = reply.take();
         task.state = RunState::Running;
         task.scheduled += 1;
-        let mut reply = task.reply.take();
         let mut future = task.future.take().expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
         let started = ticks();
@@ -75,62 +76,62 @@ impl Kernel {
                 Some(r) => self.trap.put_reply(r),
                 None => self.trap.clear(),
             }
-            let polled = panic::guard(|| future.as_mut().poll(&mut cx));
-            let fault = match polled {
-                Ok(Poll::Ready(code)) => {
-                    self.drop_coroutine(pid, future);
-                    self.charge(pid, started);
-                    self.exit_task(pid, code);
-                    return;
-                }
-                Err(message) => format!("panicked: {message}"),
+            let fault = match panic::guard(|| future.as_mut().poll(&mut cx)) {
                 Ok(Poll::Pending) => match self.trap.take_request() {
-                    None => "returned Pending without a system call (a program must only await coos system calls)".to_string(),
                     Some(call) => {
-                        let task = self.tasks.get_mut(pid).expect("the running task is in the table");
+                        let task = self.tasks.at(slot);
                         task.syscalls += 1;
                         // Back in the task, where exit_task finds it if this
                         // call ends the task.
                         task.future = Some(future);
                         self.record(|| Event::Syscall(pid, call.name()));
-                        match self.dispatch(pid, call) {
-                            Outcome::Done(r) => {
+                        let outcome = self.dispatch(pid, call);
+                        // The slot is still ours unless the call ended us.
+                        let task = self.tasks.at_if(slot, pid);
+                        let Some(task) = task.filter(|t| matches!(t.state, RunState::Running)) else {
+                            return;
+                        };
+                        match outcome {
+                            Outcome::Done(r) if budget > 1 => {
                                 budget -= 1;
-                                let task = self.tasks.get_mut(pid).expect("a task whose call is done is alive");
-                                if budget == 0 {
-                                    task.reply = Some(r);
-                                    self.charge(pid, started);
-                                    self.make_ready(pid);
-                                    return;
-                                }
                                 future = task.future.take().expect("the running task has its coroutine");
                                 reply = Some(r);
                                 continue;
                             }
+                            Outcome::Done(r) => {
+                                task.cpu += ticks().wrapping_sub(started);
+                                task.state = RunState::Ready(Some(r));
+                                self.ready.push_back(pid);
+                            }
                             Outcome::Yield => {
-                                self.tasks.get_mut(pid).expect("running").reply = Some(Ok(Reply::Unit));
-                                self.charge(pid, started);
-                                self.make_ready(pid);
+                                task.cpu += ticks().wrapping_sub(started);
+                                task.state = RunState::Ready(Some(Ok(Reply::Unit)));
+                                self.ready.push_back(pid);
                             }
                             Outcome::Block(on) => {
-                                self.charge(pid, started);
+                                task.cpu += ticks().wrapping_sub(started);
                                 self.block(pid, on);
                             }
                             Outcome::Gone => {}
                         }
                         return;
                     }
+                    None => "returned Pending without a system call (a program must only await coos system calls)".to_string(),
                 },
+                Ok(Poll::Ready(code)) => {
+                    self.tasks.at(slot).cpu += ticks().wrapping_sub(started);
+                    self.drop_coroutine(pid, future);
+                    self.exit_task(pid, code);
+                    return;
+                }
+                Err(message) => format!("panicked: {message}"),
             };
             self.trap.clear();
-            let name = self
-                .tasks
-                .get(pid)
-                .map(|t| t.name().to_string())
-                .unwrap_or_default();
+            let task = self.tasks.at(slot);
+            task.cpu += ticks().wrapping_sub(started);
+            let name = task.name().to_string();
             self.kernel_message(&format!("coos: pid {pid} ({name}): {fault}\n"));
             self.drop_coroutine(pid, future);
-            self.charge(pid, started);
             self.exit_task(pid, 101);
             return;
         }
@@ -146,12 +147,6 @@ impl Kernel {
         }
     }
 
-    fn charge(&mut self, pid: Pid, started: u64) {
-        if let Some(task) = self.tasks.get_mut(pid) {
-            task.cpu += ticks().wrapping_sub(started);
-        }
-    }
-
     fn block(&mut self, pid: Pid, on: WaitOn) {
         if self.config.trace {
             let what = on.describe().to_string();
@@ -162,23 +157,13 @@ impl Kernel {
         }
     }
 
-    /// Puts `pid` at the back of the ready queue.
-    pub(crate) fn make_ready(&mut self, pid: Pid) {
-        if let Some(task) = self.tasks.get_mut(pid) {
-            let was_blocked = matches!(task.state, RunState::Blocked(_));
-            task.state = RunState::Ready;
-            self.ready.push_back(pid);
-            if was_blocked {
-                self.record(|| Event::Wake(pid));
-            }
-        }
-    }
-
-    /// Finishes the call `pid` is blocked in with `result` and makes it ready.
+    /// Finishes the call `pid` is blocked in with `result` and puts it at
+    /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
         if let Some(task) = self.tasks.get_mut(pid) {
-            task.reply = Some(result);
-            self.make_ready(pid);
+            task.state = RunState::Ready(Some(result));
+            self.ready.push_back(pid);
+            self.record(|| Event::Wake(pid));
         }
     }
 

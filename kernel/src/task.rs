@@ -9,7 +9,7 @@
 //!   [new] ──────────────▶ Ready ──────────▶ Running ─────────────────────┐
 //!                          ▲  ▲                │ │                       │
 //!                          │  └───────────────┼─┼───── (4) yield / quantum spent
-//!                          │ (6) make_ready    │ │(5) block
+//!                          │ (6) complete      │ │(5) block
 //!                          │                   │ ▼
 //!                          └────────────── Blocked(WaitOn)
 //!                                              │
@@ -19,10 +19,9 @@
 //! ```
 //!
 //! (1) `proc::spawn`, (2) `sched::run_task`, (3)(4)(5) the outcome of
-//! `dispatch`, (6) `Kernel::make_ready` by the event waited for, (7)
+//! `dispatch`, (6) `Kernel::complete` by the event waited for, (7)
 //! `proc::exit_task`, (8) `proc::reap` by the parent's `wait` (or init's).
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -67,7 +66,9 @@ impl WaitOn {
 
 /// Where a task is in its life.
 pub(crate) enum RunState {
-    Ready,
+    /// On the ready queue, with the answer to its last call (none for a
+    /// task not yet run).
+    Ready(Option<SysResult<Reply>>),
     Running,
     Blocked(WaitOn),
     Zombie(ExitCode),
@@ -84,8 +85,6 @@ pub(crate) struct Task {
     /// The coroutine; `None` while it is being polled and after it ended.
     pub future: Option<TaskFuture>,
     pub state: RunState,
-    /// The answer to its last call, handed over at its next poll.
-    pub reply: Option<SysResult<Reply>>,
     pub fds: FdTable,
     pub family: Family,
     pub scheduled: u64,
@@ -94,19 +93,22 @@ pub(crate) struct Task {
     pub cpu: u64,
 }
 
-/// A task's place among its relatives: its children form a doubly linked
-/// list through their `next`/`prev` siblings (O(1) to add, remove, and to
-/// hand all to init), and ended children wait in `zombies` to be reaped.
-#[derive(Default)]
+/// A task's place among its relatives. Its children form a doubly linked
+/// list through their `next`/`prev` siblings: O(1) to add, remove, and hand
+/// to init. The list starts with the children that ended and wait to be
+/// reaped, oldest first, up to `last_zombie`; the live ones follow. So
+/// `wait_any` takes the head. `NO_PID` (0) ends a link.
+#[derive(Default, Clone, Copy)]
 pub(crate) struct Family {
-    pub first_child: Option<Pid>,
-    pub next: Option<Pid>,
-    pub prev: Option<Pid>,
+    pub first_child: Pid,
+    pub next: Pid,
+    pub prev: Pid,
+    pub last_zombie: Pid,
     pub children: u32,
-    /// Children that ended and are not yet reaped, oldest first. May hold
-    /// pids already reaped by `wait(pid)`: checked when popped.
-    pub zombies: VecDeque<Pid>,
 }
+
+/// The end of a family link.
+pub(crate) const NO_PID: Pid = Pid(0);
 
 impl Task {
     pub(crate) fn name(&self) -> &str {
@@ -119,7 +121,7 @@ impl Task {
 
     pub(crate) fn describe(&self) -> TaskState {
         match &self.state {
-            RunState::Ready => TaskState::Ready,
+            RunState::Ready(_) => TaskState::Ready,
             RunState::Running => TaskState::Running,
             RunState::Blocked(on) => on.describe(),
             RunState::Zombie(code) => TaskState::Zombie(*code),
@@ -193,6 +195,27 @@ impl TaskTable {
         self.len += 1;
     }
 
+    /// Where `pid` lives in the table: stable for the task's life.
+    #[inline]
+    pub(crate) fn slot_of_pid(&self, pid: Pid) -> Option<usize> {
+        self.slot_of(pid)
+    }
+
+    /// The task in `slot`, which the caller got from `slot_of_pid` for a
+    /// task still in the table.
+    #[inline]
+    pub(crate) fn at(&mut self, slot: usize) -> &mut Task {
+        self.slots[slot]
+            .as_mut()
+            .expect("a slot taken from a live pid holds its task")
+    }
+
+    /// The task in `slot` if it is still `pid`'s.
+    #[inline]
+    pub(crate) fn at_if(&mut self, slot: usize, pid: Pid) -> Option<&mut Task> {
+        self.slots[slot].as_mut().filter(|t| t.pid == pid)
+    }
+
     pub(crate) fn remove(&mut self, pid: Pid) -> Option<Task> {
         let slot = self.slot_of(pid)?;
         self.index[pid.0 as usize] = 0;
@@ -229,8 +252,7 @@ mod tests {
             pgid: pid,
             argv: Rc::from(vec!["t".to_string()]),
             future: None,
-            state: RunState::Ready,
-            reply: None,
+            state: RunState::Ready(None),
             fds: FdTable::default(),
             family: Family::default(),
             scheduled: 0,

@@ -293,7 +293,7 @@ impl TestKernel {
             Syscall::Spawn(request) => {
                 let request = *request;
                 let mut fds = BTreeMap::new();
-                for (child, parent) in request.fds.0 {
+                for (child, parent) in request.fds.iter() {
                     match self.fd(pid, parent) {
                         Some(object) => {
                             fds.insert(child.0, object.clone());

@@ -10,7 +10,7 @@ use crate::Sys;
 
 /// A task's id. Pid 1 is `init`. Pids are not reused while the kernel runs,
 /// so a stale pid names nobody rather than somebody else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pid(pub u32);
 
 impl Pid {
@@ -142,37 +142,63 @@ pub enum PGroup {
 
 /// The descriptors a child starts with: pairs of (child's fd, parent's fd).
 /// The child gets exactly these; every other descriptor of the parent stays
-/// out of the child (as if close-on-exec were the rule).
+/// out of the child (as if close-on-exec were the rule). Fds 0, 1 and 2 are
+/// kept inline, so the usual maps cost no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FdMap(pub Vec<(Fd, Fd)>);
+pub struct FdMap {
+    /// What the child's 0, 1 and 2 are.
+    std: [Option<Fd>; 3],
+    /// The child's other fds.
+    more: Vec<(Fd, Fd)>,
+}
 
 impl FdMap {
     /// Inherit standard input, output and error: 0→0, 1→1, 2→2.
     pub fn stdio() -> FdMap {
-        FdMap(vec![
-            (Fd::STDIN, Fd::STDIN),
-            (Fd::STDOUT, Fd::STDOUT),
-            (Fd::STDERR, Fd::STDERR),
-        ])
+        FdMap {
+            std: [Some(Fd::STDIN), Some(Fd::STDOUT), Some(Fd::STDERR)],
+            more: Vec::new(),
+        }
     }
 
     /// No descriptors at all.
     pub fn empty() -> FdMap {
-        FdMap(Vec::new())
+        FdMap {
+            std: [None; 3],
+            more: Vec::new(),
+        }
     }
 
     /// Makes the child's `child` a copy of the parent's `parent`, replacing
     /// what the map said of `child` before.
     pub fn set(mut self, child: Fd, parent: Fd) -> FdMap {
-        self.0.retain(|&(c, _)| c != child);
-        self.0.push((child, parent));
+        match self.std.get_mut(child.0 as usize) {
+            Some(slot) => *slot = Some(parent),
+            None => {
+                self.more.retain(|&(c, _)| c != child);
+                self.more.push((child, parent));
+            }
+        }
         self
     }
 
     /// Leaves the child's `child` closed.
     pub fn unset(mut self, child: Fd) -> FdMap {
-        self.0.retain(|&(c, _)| c != child);
+        match self.std.get_mut(child.0 as usize) {
+            Some(slot) => *slot = None,
+            None => self.more.retain(|&(c, _)| c != child),
+        }
         self
+    }
+
+    /// The pairs (child's fd, parent's fd), standard ones first.
+    pub fn iter(&self) -> impl Iterator<Item = (Fd, Fd)> + '_ {
+        let std = self
+            .std
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (Fd(i as u32), p)));
+        std.chain(self.more.iter().copied())
     }
 }
 
@@ -304,6 +330,11 @@ mod tests {
     #[test]
     fn fd_map_set_replaces_an_earlier_mapping() {
         let m = FdMap::stdio().set(Fd(1), Fd(5)).unset(Fd(2));
-        assert_eq!(m.0, vec![(Fd(0), Fd(0)), (Fd(1), Fd(5))]);
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            vec![(Fd(0), Fd(0)), (Fd(1), Fd(5))]
+        );
+        let m = FdMap::empty().set(Fd(7), Fd(3)).set(Fd(7), Fd(4));
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![(Fd(7), Fd(4))]);
     }
 }

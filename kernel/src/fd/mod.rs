@@ -27,15 +27,41 @@ pub(crate) enum Object {
     Null,
 }
 
-/// A task's descriptors: the lowest free fd is handed out first.
-#[derive(Default, Clone)]
-pub(crate) struct FdTable {
-    fds: Vec<Option<Object>>,
+/// A task's descriptors: the lowest free fd is handed out first. The first
+/// `INLINE` live in the table itself, so most tasks (stdin, stdout, stderr
+/// and a pipe end) never allocate for them.
+#[derive(Clone)]
+pub(crate) enum FdTable {
+    Inline([Option<Object>; INLINE]),
+    Heap(Vec<Option<Object>>),
+}
+
+/// Descriptors kept without allocation.
+const INLINE: usize = 4;
+
+impl Default for FdTable {
+    fn default() -> FdTable {
+        FdTable::Inline([None; INLINE])
+    }
 }
 
 impl FdTable {
+    fn slots(&self) -> &[Option<Object>] {
+        match self {
+            FdTable::Inline(a) => a,
+            FdTable::Heap(v) => v,
+        }
+    }
+
+    fn slots_mut(&mut self) -> &mut [Option<Object>] {
+        match self {
+            FdTable::Inline(a) => a,
+            FdTable::Heap(v) => v,
+        }
+    }
+
     pub(crate) fn get(&self, fd: Fd) -> Result<Object, Errno> {
-        self.fds
+        self.slots()
             .get(fd.0 as usize)
             .copied()
             .flatten()
@@ -44,7 +70,11 @@ impl FdTable {
 
     /// Puts `object` at the lowest free fd below `limit`.
     pub(crate) fn insert(&mut self, object: Object, limit: usize) -> Result<Fd, Errno> {
-        let fd = self.lowest_free();
+        let slots = self.slots();
+        let fd = slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(slots.len());
         if fd >= limit {
             return Err(Errno::EMFILE);
         }
@@ -54,46 +84,43 @@ impl FdTable {
 
     /// How many fds are free below `limit`.
     pub(crate) fn free_below(&self, limit: usize) -> usize {
-        let used = self.fds.iter().take(limit).filter(|o| o.is_some()).count();
-        limit.saturating_sub(used)
-    }
-
-    fn lowest_free(&self) -> usize {
-        self.fds
+        let used = self
+            .slots()
             .iter()
-            .position(Option::is_none)
-            .unwrap_or(self.fds.len())
+            .take(limit)
+            .filter(|o| o.is_some())
+            .count();
+        limit.saturating_sub(used)
     }
 
     /// Puts `object` at `fd`, returning what was there. Caller checks the
     /// limit.
     pub(crate) fn set(&mut self, fd: Fd, object: Object) -> Option<Object> {
         let i = fd.0 as usize;
-        if self.fds.len() <= i {
-            self.fds.resize(i + 1, None);
+        if i >= self.slots().len() {
+            let mut grown = self.slots().to_vec();
+            grown.resize(i + 1, None);
+            *self = FdTable::Heap(grown);
         }
-        self.fds[i].replace(object)
+        self.slots_mut()[i].replace(object)
     }
 
     pub(crate) fn remove(&mut self, fd: Fd) -> Result<Object, Errno> {
         let object = self
-            .fds
+            .slots_mut()
             .get_mut(fd.0 as usize)
             .and_then(Option::take)
             .ok_or(Errno::EBADF)?;
-        while let Some(None) = self.fds.last() {
-            self.fds.pop();
+        if let FdTable::Heap(v) = self {
+            while let Some(None) = v.last() {
+                v.pop();
+            }
         }
         Ok(object)
     }
 
-    /// Empties the table, returning every object it held.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Object> {
-        std::mem::take(&mut self.fds).into_iter().flatten()
-    }
-
     pub(crate) fn objects(&self) -> impl Iterator<Item = Object> + '_ {
-        self.fds.iter().flatten().copied()
+        self.slots().iter().flatten().copied()
     }
 }
 
