@@ -2,30 +2,46 @@
 //! ready, until the next timer deadline, a host descriptor's readiness, or a
 //! message in the inbox (signalled through the wake-up eventfd).
 //!
-//! Tokens: `WAKE_TOKEN` is the inbox's eventfd; every other token names a
-//! host descriptor the kernel registered (see `fd/host.rs`).
+//! Tokens: `WAKE_TOKEN` is the inbox's eventfd, `TIMER_TOKEN` the timerfd
+//! that ends a wait at the next deadline to the nanosecond (epoll's own
+//! timeout counts whole milliseconds, which would make every sleep up to a
+//! millisecond late); every other token names a host descriptor the kernel
+//! registered (see `fd/host.rs`).
 
 use std::os::fd::AsFd;
 use std::time::Duration;
 
 use nix::errno::Errno as HostErrno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
 /// The token of the inbox's wake-up eventfd.
 pub(crate) const WAKE_TOKEN: u64 = 0;
+
+/// The token of the deadline timer.
+const TIMER_TOKEN: u64 = u64::MAX;
 
 /// How many events one wait can return. More stay for the next wait.
 const EVENTS_PER_WAIT: usize = 256;
 
 pub(crate) struct Poller {
     epoll: Epoll,
+    timer: TimerFd,
     events: Vec<EpollEvent>,
 }
 
 impl Poller {
     pub(crate) fn new() -> nix::Result<Poller> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let timer = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )?;
+        epoll.add(&timer, EpollEvent::new(EpollFlags::EPOLLIN, TIMER_TOKEN))?;
         Ok(Poller {
-            epoll: Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?,
+            epoll,
+            timer,
             events: vec![EpollEvent::empty(); EVENTS_PER_WAIT],
         })
     }
@@ -47,14 +63,36 @@ impl Poller {
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Vec<u64> {
         let timeout = match timeout {
             None => EpollTimeout::NONE,
-            // Round up: waking a little late is fine, early means a spin.
+            Some(d) if d.is_zero() => EpollTimeout::ZERO,
             Some(d) => {
-                let ms = d.as_nanos().div_ceil(1_000_000);
-                EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX)
+                let armed = self.timer.set(
+                    Expiration::OneShot(TimeSpec::from_duration(d)),
+                    TimerSetTimeFlags::empty(),
+                );
+                match armed {
+                    Ok(()) => EpollTimeout::NONE,
+                    // No timer: fall back on epoll's milliseconds, rounded up.
+                    Err(_) => {
+                        let ms = d.as_nanos().div_ceil(1_000_000);
+                        EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX)
+                    }
+                }
             }
         };
         match self.epoll.wait(&mut self.events, timeout) {
-            Ok(n) => self.events[..n].iter().map(|e| e.data()).collect(),
+            Ok(n) => {
+                let mut tokens = Vec::with_capacity(n);
+                for event in &self.events[..n] {
+                    match event.data() {
+                        // The deadline came: the caller expires timers anyway.
+                        TIMER_TOKEN => {
+                            let _ = self.timer.wait();
+                        }
+                        token => tokens.push(token),
+                    }
+                }
+                tokens
+            }
             Err(HostErrno::EINTR) => Vec::new(),
             Err(e) => panic!("epoll_wait failed: {e} (the kernel's poller is broken)"),
         }
