@@ -112,13 +112,16 @@ impl Kernel {
         }
         let sys = Sys::new(self.trap.clone());
         let made = panic::guard(move || start(sys));
-        let name = argv.first().cloned().unwrap_or_default();
+        let (future, fault) = match made {
+            Ok(future) => (Some(future), None),
+            Err(message) => (None, Some(message)),
+        };
         self.tasks.insert(Task {
             pid,
             ppid: parent,
             pgid: pgid.unwrap_or(pid),
             argv,
-            future: None,
+            future,
             state: RunState::Ready(None),
             fds,
             family: Family::default(),
@@ -127,17 +130,18 @@ impl Kernel {
             cpu: 0,
         });
         self.link_child(parent, pid);
-        self.record(|| Event::Spawn {
-            parent,
-            child: pid,
-            name: name.clone(),
-        });
-        match made {
-            Ok(future) => {
-                self.task_mut(pid).future = Some(future);
-                self.ready.push_back(pid);
-            }
-            Err(message) => {
+        if self.config.trace {
+            let name = self.task(pid).name().to_string();
+            self.record(|| Event::Spawn {
+                parent,
+                child: pid,
+                name,
+            });
+        }
+        match fault {
+            None => self.ready.push_back(pid),
+            Some(message) => {
+                let name = self.task(pid).name().to_string();
                 self.kernel_message(&format!("coos: pid {pid} ({name}): panicked: {message}\n"));
                 self.exit_task(pid, 101);
             }
