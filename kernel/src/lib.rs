@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 
-pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest};
+pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest, SinkFn};
 pub use inbox::{InboxSender, Message};
 pub use time::ClockKind;
 pub use trace::Event;

@@ -13,6 +13,9 @@ use crate::fd::{FdTable, Object};
 use crate::task::{Family, RunState, Task, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
+/// What makes a new task's coroutine from its `Sys`.
+type StartFn = Box<dyn FnOnce(Sys) -> syscalls::TaskFuture>;
+
 impl Kernel {
     /// The task `pid`, which the caller knows is in the table (it is the
     /// one running, or was just looked up).
@@ -89,23 +92,22 @@ impl Kernel {
             PGroup::Join(group) if self.group_alive(group) => Some(group),
             PGroup::Join(_) => return Err(Errno::ESRCH),
         };
-        let (argv, start): (Rc<[String]>, Box<dyn FnOnce(Sys) -> syscalls::TaskFuture>) =
-            match image {
-                Image::Program(name) => {
-                    let program = *self.programs.get(name.as_str()).ok_or(Errno::ENOENT)?;
-                    let args = if args.is_empty() { vec![name] } else { args };
-                    let argv = Rc::from(args.clone());
-                    (argv, Box::new(move |sys| (program.main)(sys, args)))
-                }
-                Image::Fn(main) => {
-                    let argv = if args.is_empty() {
-                        ptask.argv.clone()
-                    } else {
-                        Rc::from(args)
-                    };
-                    (argv, main)
-                }
-            };
+        let (argv, start): (Rc<[String]>, StartFn) = match image {
+            Image::Program(name) => {
+                let program = *self.programs.get(name.as_str()).ok_or(Errno::ENOENT)?;
+                let args = if args.is_empty() { vec![name] } else { args };
+                let argv = Rc::from(args.clone());
+                (argv, Box::new(move |sys| (program.main)(sys, args)))
+            }
+            Image::Fn(main) => {
+                let argv = if args.is_empty() {
+                    ptask.argv.clone()
+                } else {
+                    Rc::from(args)
+                };
+                (argv, main)
+            }
+        };
         let pid = self.tasks.alloc_pid();
         for object in fds.objects() {
             self.retain(object);

@@ -130,6 +130,18 @@ impl Timers {
     }
 }
 
+impl crate::Kernel {
+    /// Parks `pid` until `duration` from now; a zero sleep is a yield.
+    pub(crate) fn sys_sleep(&mut self, pid: Pid, duration: Duration) -> crate::dispatch::Outcome {
+        if duration.is_zero() {
+            return crate::dispatch::Outcome::Yield;
+        }
+        let until = self.clock.now() + duration;
+        self.timers.add(until, pid);
+        crate::dispatch::Outcome::Block(crate::task::WaitOn::Sleep { until })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,17 +168,5 @@ mod tests {
         c.advance_to(Duration::from_secs(2));
         c.advance_to(Duration::from_secs(1));
         assert_eq!(c.now(), Duration::from_secs(2));
-    }
-}
-
-impl crate::Kernel {
-    /// Parks `pid` until `duration` from now; a zero sleep is a yield.
-    pub(crate) fn sys_sleep(&mut self, pid: Pid, duration: Duration) -> crate::dispatch::Outcome {
-        if duration.is_zero() {
-            return crate::dispatch::Outcome::Yield;
-        }
-        let until = self.clock.now() + duration;
-        self.timers.add(until, pid);
-        crate::dispatch::Outcome::Block(crate::task::WaitOn::Sleep { until })
     }
 }

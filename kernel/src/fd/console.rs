@@ -21,6 +21,9 @@ use crate::Kernel;
 /// Bytes a test reads back from a captured console stream.
 pub type Capture = Rc<RefCell<Vec<u8>>>;
 
+/// A function console output is handed to.
+pub type SinkFn = Box<dyn FnMut(&[u8])>;
+
 /// Where console input comes from.
 pub enum ConsoleInput {
     /// The host's stdin.
@@ -50,7 +53,7 @@ pub enum ConsoleOutput {
     /// Appended to a buffer the caller keeps a clone of.
     Capture(Capture),
     /// Handed to a function (the terminal's printer).
-    Sink(Box<dyn FnMut(&[u8])>),
+    Sink(SinkFn),
 }
 
 /// What the console is made of.
@@ -114,7 +117,7 @@ struct LineEditor {
 pub(crate) enum Output {
     Host(HostFd),
     Capture(Capture),
-    Sink(Box<dyn FnMut(&[u8])>),
+    Sink(SinkFn),
 }
 
 impl Output {

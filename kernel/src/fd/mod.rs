@@ -124,33 +124,6 @@ impl FdTable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lowest_free_fd_is_handed_out_first() {
-        let mut t = FdTable::default();
-        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(0)));
-        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(1)));
-        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(2)));
-        assert_eq!(t.remove(Fd(1)), Ok(Object::Null));
-        assert_eq!(t.insert(Object::ConsoleIn, 8), Ok(Fd(1)));
-        assert_eq!(t.get(Fd(1)), Ok(Object::ConsoleIn));
-        assert_eq!(t.get(Fd(7)), Err(Errno::EBADF));
-        assert_eq!(t.remove(Fd(7)), Err(Errno::EBADF));
-    }
-
-    #[test]
-    fn a_full_table_answers_emfile() {
-        let mut t = FdTable::default();
-        assert!(t.insert(Object::Null, 2).is_ok());
-        assert!(t.insert(Object::Null, 2).is_ok());
-        assert_eq!(t.insert(Object::Null, 2), Err(Errno::EMFILE));
-        assert_eq!(t.free_below(2), 0);
-    }
-}
-
 use syscalls::{Pid, Reply, SysResult};
 
 use crate::dispatch::Outcome;
@@ -380,5 +353,32 @@ impl Kernel {
             console::Input::Fed(_) => 0,
         };
         readers + self.console.write_waiters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_fd_is_handed_out_first() {
+        let mut t = FdTable::default();
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(0)));
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(1)));
+        assert_eq!(t.insert(Object::Null, 8), Ok(Fd(2)));
+        assert_eq!(t.remove(Fd(1)), Ok(Object::Null));
+        assert_eq!(t.insert(Object::ConsoleIn, 8), Ok(Fd(1)));
+        assert_eq!(t.get(Fd(1)), Ok(Object::ConsoleIn));
+        assert_eq!(t.get(Fd(7)), Err(Errno::EBADF));
+        assert_eq!(t.remove(Fd(7)), Err(Errno::EBADF));
+    }
+
+    #[test]
+    fn a_full_table_answers_emfile() {
+        let mut t = FdTable::default();
+        assert!(t.insert(Object::Null, 2).is_ok());
+        assert!(t.insert(Object::Null, 2).is_ok());
+        assert_eq!(t.insert(Object::Null, 2), Err(Errno::EMFILE));
+        assert_eq!(t.free_below(2), 0);
     }
 }

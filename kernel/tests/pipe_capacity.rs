@@ -1,0 +1,179 @@
+//! The pipe's bounded buffer: 64 KiB by default, set per pipe up to the
+//! kernel's limit; a writer blocks while it is full.
+
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use kernel::Config;
+use syscalls::{Command, Errno, Fd, FdMap, TaskState};
+
+const KIB: usize = 1024;
+
+#[test]
+fn the_default_pipe_holds_64_kib_and_a_writer_blocks_on_the_next_byte() {
+    let run = support::run(b"", |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        // No reader is waiting: all 64 KiB go into the buffer at once.
+        assert_eq!(sys.write(w, &vec![1u8; 64 * KIB]).await, Ok(64 * KIB));
+        let one_more = Command::from_fn(|sys| async move {
+            match sys.write(Fd(1), b"!").await {
+                Ok(1) => 0,
+                _ => 1,
+            }
+        })
+        .fds(FdMap::empty().set(Fd(1), w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.yield_now().await;
+        let rows = sys.tasks().await;
+        let row = rows.iter().find(|t| t.pid == one_more).unwrap();
+        assert_eq!(row.state, TaskState::Writing(Fd(1)), "the pipe is full");
+        let mut buf = vec![0u8; 1];
+        assert_eq!(sys.read(r, &mut buf).await, Ok(1));
+        assert_eq!(sys.wait(one_more).await, Ok((one_more, 0)));
+        0
+    });
+    run.expect_clean();
+    assert!(run
+        .trace_lines()
+        .contains(&"block 3 writing fd 1".to_string()));
+}
+
+#[test]
+fn a_writer_of_100_kib_completes_only_after_the_reader_has_read() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let seen = log.clone();
+    let run = support::run(b"", move |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        let writer_log = seen.clone();
+        let writer = Command::from_fn(move |sys| async move {
+            let n = sys.write(Fd(1), &vec![7u8; 100 * KIB]).await.unwrap();
+            writer_log.borrow_mut().push(format!("wrote {n}"));
+            0
+        })
+        .fds(FdMap::empty().set(Fd(1), w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.close(w).await.unwrap();
+        sys.yield_now().await;
+        let rows = sys.tasks().await;
+        let row = rows.iter().find(|t| t.pid == writer).unwrap();
+        assert_eq!(row.state, TaskState::Writing(Fd(1)));
+        let mut total = 0;
+        let mut buf = vec![0u8; 10 * KIB];
+        loop {
+            let n = sys.read(r, &mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == 7));
+            total += n;
+            seen.borrow_mut().push(format!("read {total}"));
+            // Let the writer run if it can.
+            sys.yield_now().await;
+        }
+        assert_eq!(total, 100 * KIB);
+        assert_eq!(sys.wait(writer).await, Ok((writer, 0)));
+        0
+    });
+    run.expect_clean();
+    let log = log.borrow();
+    let done = log.iter().position(|l| l == "wrote 102400").unwrap();
+    // The writer finished once 100 - 64 = 36 KiB had been read, not before.
+    assert_eq!(log[done - 1], "read 40960", "{log:#?}");
+    assert!(log[..done].iter().all(|l| l.starts_with("read")));
+    assert_eq!(log.len(), 11, "ten reads of 10 KiB and the write: {log:#?}");
+}
+
+#[test]
+fn pipe_with_capacity_bounds_the_buffer_to_that_many_bytes() {
+    let run = support::run(b"", |sys| async move {
+        let (r, w) = sys.pipe_with_capacity(16).await.unwrap();
+        let writer = Command::from_fn(|sys| async move {
+            let n = sys.write(Fd(1), b"0123456789abcdefXYZ").await.unwrap();
+            assert_eq!(n, 19);
+            0
+        })
+        .fds(FdMap::empty().set(Fd(1), w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.yield_now().await;
+        let mut buf = [0u8; 64];
+        // A full buffer's worth, no more: the writer is still blocked.
+        assert_eq!(sys.read(r, &mut buf).await, Ok(16));
+        assert_eq!(&buf[..16], b"0123456789abcdef");
+        assert_eq!(sys.read(r, &mut buf).await, Ok(3));
+        assert_eq!(&buf[..3], b"XYZ");
+        assert_eq!(sys.wait(writer).await, Ok((writer, 0)));
+        // Sixteen bytes fit without blocking.
+        assert_eq!(sys.write(w, &[0u8; 16]).await, Ok(16));
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn a_pipe_over_the_kernels_maximum_fails_with_einval() {
+    let config = Config {
+        max_pipe_capacity: 1 << 20,
+        ..support::config()
+    };
+    let run = support::run_with(b"", config, |sys| async move {
+        assert_eq!(
+            sys.pipe_with_capacity((1 << 20) + 1).await,
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(sys.pipe_with_capacity(usize::MAX).await, Err(Errno::EINVAL));
+        // No descriptors were used up by the failures.
+        assert_eq!(sys.open("/dev/null").await, Ok(Fd(3)));
+        let (r, w) = sys.pipe_with_capacity(1 << 20).await.unwrap();
+        assert_eq!((r, w), (Fd(4), Fd(5)));
+        assert_eq!(sys.write(w, &vec![0u8; 1 << 20]).await, Ok(1 << 20));
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn the_default_maximum_is_16_mib() {
+    let run = support::run(b"", |sys| async move {
+        assert!(sys.pipe_with_capacity(16 << 20).await.is_ok());
+        assert_eq!(
+            sys.pipe_with_capacity((16 << 20) + 1).await,
+            Err(Errno::EINVAL)
+        );
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn config_pipe_capacity_sets_the_default_size() {
+    let config = Config {
+        pipe_capacity: 100,
+        ..support::config()
+    };
+    let run = support::run_with(b"", config, |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        let writer = Command::from_fn(|sys| async move {
+            sys.write_all(Fd(1), &[3u8; 150]).await.unwrap();
+            0
+        })
+        .fds(FdMap::empty().set(Fd(1), w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.yield_now().await;
+        let mut buf = [0u8; 1000];
+        assert_eq!(sys.read(r, &mut buf).await, Ok(100));
+        assert_eq!(sys.read(r, &mut buf).await, Ok(50));
+        assert_eq!(sys.wait(writer).await, Ok((writer, 0)));
+        0
+    });
+    run.expect_clean();
+}
