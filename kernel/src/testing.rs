@@ -1,8 +1,9 @@
 //! Driving a kernel from tests: boot it on a scripted console with a
 //! virtual clock, run a registered program (or a closure, or a pipeline),
 //! and get back its status, what it wrote, and what it left behind. The
-//! programs' and the shell's unit tests use this, so that they run on the
-//! real kernel, not on a stand-in.
+//! programs' unit tests and the whole-system tests (`tests/shell_*.rs`:
+//! `sh` with every program) use this, so that they run on the real kernel,
+//! not on a stand-in.
 //!
 //! ```
 //! use kernel::testing::Harness;
@@ -11,6 +12,28 @@
 //!     3
 //! });
 //! assert_eq!((out.status, out.stdout.as_str()), (Some(3), "hi\n"));
+//! ```
+//!
+//! A person at the console is a script of [`Input`] steps: text typed,
+//! Ctrl-C pressed, time let pass. Each step comes once no task is ready
+//! to run (the screen is still), before the virtual clock moves on to the
+//! next timer, so a step can reach a task that sleeps:
+//!
+//! ```
+//! use std::time::Duration;
+//! use kernel::testing::{Harness, Input};
+//! use syscalls::Fd;
+//! let out = Harness::new(Vec::new())
+//!     .script(&[Input::Text("a\n"), Input::Wait(Duration::from_secs(2)), Input::Text("b\n")])
+//!     .run_fn(|sys| async move {
+//!         let mut buf = [0u8; 16];
+//!         while let Ok(n @ 1..) = sys.read(Fd::STDIN, &mut buf).await {
+//!             let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+//!             let _ = sys.print(&format!("{:?} at {:?}\n", line, sys.now().await)).await;
+//!         }
+//!         0
+//!     });
+//! assert_eq!(out.stdout, "\"a\\n\" at 0ns\n\"b\\n\" at 2s\n");
 //! ```
 
 use std::cell::{Cell, RefCell};
@@ -21,17 +44,53 @@ use std::time::Duration;
 
 use syscalls::{Command, ExitCode, Fd, FdMap, Pid, Program, Sys, TaskState};
 
-use crate::{ClockKind, Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Event, Kernel, Step};
+use crate::{
+    ClockKind, Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Event, Kernel, Message, Step,
+};
 
 /// A run to set up.
 pub struct Harness {
     programs: Vec<Program>,
     config: Config,
-    input: VecDeque<Vec<u8>>,
+    /// With `stdin`: one chunk, then end-of-file at once. With `script`:
+    /// the steps, then end-of-file once the screen is still.
+    input: VecDeque<Scripted>,
     typed: bool,
     terminal: bool,
     merged: bool,
     stdout_limit: Option<usize>,
+}
+
+/// One thing a person at the console does (see [`Harness::script`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Types this text (a line ends with its `\n`).
+    Text(&'a str),
+    /// Presses Ctrl-C: `Message::Interrupt` goes into the kernel's inbox,
+    /// as the terminal thread sends it, and the kernel takes it at once:
+    /// the console's foreground group gets `INT`.
+    Interrupt,
+    /// Waits this long before the next step: virtual time runs on, and
+    /// the timers due meanwhile fire in order.
+    Wait(Duration),
+}
+
+/// An [`Input`] the harness keeps.
+#[derive(Debug, Clone)]
+enum Scripted {
+    Text(Vec<u8>),
+    Interrupt,
+    Wait(Duration),
+}
+
+impl From<&Input<'_>> for Scripted {
+    fn from(input: &Input<'_>) -> Scripted {
+        match *input {
+            Input::Text(text) => Scripted::Text(text.as_bytes().to_vec()),
+            Input::Interrupt => Scripted::Interrupt,
+            Input::Wait(by) => Scripted::Wait(by),
+        }
+    }
 }
 
 /// What a run left behind.
@@ -80,16 +139,28 @@ impl Harness {
 
     /// Console input: these bytes, then end-of-file.
     pub fn stdin(mut self, bytes: impl AsRef<[u8]>) -> Harness {
-        self.input = VecDeque::from([bytes.as_ref().to_vec()]);
+        self.input = VecDeque::from([Scripted::Text(bytes.as_ref().to_vec())]);
         self.typed = false;
         self
     }
 
-    /// Console input typed a chunk at a time, each only once every task is
-    /// blocked (a person who types when the screen is still), then
-    /// end-of-file.
-    pub fn typed(mut self, chunks: &[&str]) -> Harness {
-        self.input = chunks.iter().map(|c| c.as_bytes().to_vec()).collect();
+    /// Console input typed a chunk at a time, then end-of-file: the script
+    /// of `Input::Text` steps (see [`Harness::script`]).
+    pub fn typed(self, chunks: &[&str]) -> Harness {
+        let steps: Vec<Input> = chunks.iter().map(|c| Input::Text(c)).collect();
+        self.script(&steps)
+    }
+
+    /// A person at the console: text typed, Ctrl-C pressed, time let pass,
+    /// then end-of-file (Ctrl-D).
+    ///
+    /// Each step comes once no task is ready to run and the inbox is empty
+    /// (every task is blocked: the screen is still), before the virtual
+    /// clock moves on to the next timer. So a person types ahead, or
+    /// presses Ctrl-C, while a task sleeps; time passes between two steps
+    /// only with `Input::Wait`, and after the last step.
+    pub fn script(mut self, steps: &[Input<'_>]) -> Harness {
+        self.input = steps.iter().map(Scripted::from).collect();
         self.typed = true;
         self
     }
@@ -213,10 +284,13 @@ impl Harness {
             ConsoleOutput::Capture(stderr.clone())
         };
         let mut input = self.input;
-        let first_input = if self.typed {
-            Vec::new()
-        } else {
-            input.pop_front().unwrap_or_default()
+        let first_input = match input.pop_front() {
+            Some(Scripted::Text(bytes)) if !self.typed => bytes,
+            Some(step) => {
+                input.push_front(step);
+                Vec::new()
+            }
+            None => Vec::new(),
         };
         let spec = ConsoleSpec {
             input: ConsoleInput::Fed(first_input),
@@ -233,7 +307,31 @@ impl Harness {
         let first_pid = Pid(2);
         let mut leftover = None;
         let mut ended_input = !self.typed;
+        // While an `Input::Wait` runs: the time it ends.
+        let mut waiting: Option<Duration> = None;
         let status = loop {
+            if self.typed && is_still(&kernel) {
+                if let Some(until) = waiting {
+                    if kernel.timers.next_deadline().is_none_or(|at| at > until) {
+                        let now = kernel.now();
+                        kernel.advance(until.saturating_sub(now));
+                        waiting = None;
+                        continue;
+                    }
+                    // Else an idle step moves the clock to that deadline.
+                } else if let Some(step) = input.pop_front() {
+                    match step {
+                        Scripted::Text(bytes) => kernel.feed_console(&bytes),
+                        Scripted::Interrupt => interrupt(&mut kernel),
+                        Scripted::Wait(by) => waiting = Some(kernel.now() + by),
+                    }
+                    continue;
+                } else if !ended_input {
+                    kernel.end_console();
+                    ended_input = true;
+                    continue;
+                }
+            }
             match kernel.step() {
                 Step::Halted(code) => break Some(code),
                 Step::Ran(_) => {
@@ -246,14 +344,9 @@ impl Harness {
                         leftover = Some(kernel.live_tasks(&[Pid::INIT, first_pid]));
                     }
                 }
-                Step::Idle if kernel.is_stalled() => match input.pop_front() {
-                    Some(chunk) => kernel.feed_console(&chunk),
-                    None if !ended_input => {
-                        kernel.end_console();
-                        ended_input = true;
-                    }
-                    None => break None,
-                },
+                Step::Idle if kernel.is_stalled() && ended_input && waiting.is_none() => {
+                    break None
+                }
                 Step::Idle => {}
             }
         };
@@ -268,6 +361,23 @@ impl Harness {
             statuses: Vec::new(),
             trace: kernel.take_trace(),
         }
+    }
+}
+
+/// Is the screen still: no task ready to run, no message waiting? (Timers
+/// may be set: a sleeping task is still too.)
+fn is_still(kernel: &Kernel) -> bool {
+    kernel.halted.is_none() && kernel.ready.is_empty() && kernel.inbox.is_empty()
+}
+
+/// Ctrl-C, pressed the way the terminal thread presses it: the message goes
+/// through the inbox, and the kernel takes what its inbox holds now (as at
+/// its next look at events) without running a task or moving the clock.
+fn interrupt(kernel: &mut Kernel) {
+    kernel.inbox().send(Message::Interrupt);
+    kernel.inbox.acknowledge();
+    while let Some(message) = kernel.inbox.pop() {
+        kernel.handle_message(message);
     }
 }
 

@@ -77,23 +77,24 @@ async fn copy(sys: &Sys, fd: Fd, buf: &mut [u8]) -> Result<(), Failed> {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::{run, Sim};
+    use crate::run;
+    use kernel::testing::Harness;
 
     #[test]
     fn cat_copies_standard_input() {
         let out = run(&["cat"], "a\nb");
         assert_eq!(
             (out.status, out.stdout.as_str(), out.stderr.as_str()),
-            (0, "a\nb", "")
+            (Some(0), "a\nb", "")
         );
         let out = run(&["cat", "-u", "-"], "x\n");
-        assert_eq!((out.status, out.stdout.as_str()), (0, "x\n"));
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), "x\n"));
     }
 
     #[test]
     fn cat_reports_missing_files_and_goes_on() {
         let out = run(&["cat", "nosuch", "-", "other"], "data\n");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(out.stdout, "data\n");
         assert_eq!(
             out.stderr,
@@ -111,18 +112,18 @@ mod tests {
 
     #[test]
     fn cat_stops_quietly_when_its_reader_goes_away() {
-        let out = Sim::new()
+        let out = Harness::new(crate::registry())
             .stdin("a".repeat(100_000))
             .stdout_closes_after(10)
             .run(&["cat"]);
-        assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+        assert_eq!((out.status, out.stderr.as_str()), (Some(0), ""));
         assert_eq!(out.stdout.len(), 10);
     }
 
     #[test]
     fn cat_rejects_unknown_options() {
         let out = run(&["cat", "-n"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "cat: invalid option -- 'n'\nTry 'cat --help' for more information.\n"

@@ -135,7 +135,8 @@ fn digits(word: &[u8], i: &mut usize, max: usize, radix: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::render;
-    use crate::sim::{run, Sim};
+    use crate::run;
+    use kernel::testing::Harness;
 
     fn echo(args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -171,10 +172,12 @@ mod tests {
     #[test]
     fn echo_writes_once_and_reports_a_broken_pipe() {
         let out = run(&["echo", "hi", "there"], "");
-        assert_eq!((out.status, out.stdout.as_str()), (0, "hi there\n"));
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), "hi there\n"));
         assert_eq!(out.stdout_writes, 1);
-        let out = Sim::new().stdout_closes_after(0).run(&["echo", "hi"]);
-        assert_eq!(out.status, 1);
+        let out = Harness::new(crate::registry())
+            .stdout_closes_after(0)
+            .run(&["echo", "hi"]);
+        assert_eq!(out.status, Some(1));
         assert_eq!(out.stderr, "echo: write error: broken pipe\n");
     }
 }

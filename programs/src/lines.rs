@@ -144,7 +144,7 @@ impl LineReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Sim;
+    use kernel::testing::Harness;
 
     /// Feeds `pieces` one by one, collecting the lines.
     fn split(chunk: usize, pieces: &[&[u8]]) -> Vec<Vec<u8>> {
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn line_reader_reads_lines_from_a_descriptor() {
-        let out = Sim::new()
+        let out = Harness::new(crate::registry())
             .stdin("one\ntwo\nthree")
             .run_fn(|sys| async move {
                 let mut lines = LineReader::new(&sys, syscalls::Fd::STDIN);
@@ -225,6 +225,6 @@ mod tests {
                 count
             });
         assert_eq!(out.stdout, "one\n|two\n|three|");
-        assert_eq!(out.status, 3);
+        assert_eq!(out.status, Some(3));
     }
 }

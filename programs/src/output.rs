@@ -79,11 +79,11 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::Output;
-    use crate::sim::Sim;
+    use kernel::testing::Harness;
 
     #[test]
     fn small_writes_gather_into_one_system_call() {
-        let out = Sim::new().run_fn(|sys| async move {
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
             let mut out = Output::stdout(&sys);
             for _ in 0..1000 {
                 if out.write(b"0123456789").await.is_err() {
@@ -95,14 +95,14 @@ mod tests {
                 Err(_) => 1,
             }
         });
-        assert_eq!(out.status, 0);
+        assert_eq!(out.status, Some(0));
         assert_eq!(out.stdout.len(), 10_000);
         assert_eq!(out.stdout_writes, 1);
     }
 
     #[test]
     fn a_full_buffer_goes_out_in_chunks_of_capacity() {
-        let out = Sim::new().run_fn(|sys| async move {
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
             let mut out = Output::stdout(&sys);
             let line = [b'x'; 1000];
             for _ in 0..200 {
@@ -119,7 +119,7 @@ mod tests {
                 Err(_) => 1,
             }
         });
-        assert_eq!(out.status, 0);
+        assert_eq!(out.status, Some(0));
         assert_eq!(out.stdout.len(), 200_000 + Output::CAPACITY);
         assert!(out.stdout_writes <= 5, "{} writes", out.stdout_writes);
     }

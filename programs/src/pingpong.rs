@@ -173,7 +173,7 @@ fn report(rounds: u64, elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::run;
+    use crate::run;
 
     #[test]
     fn the_report_reads_in_milliseconds_and_nanoseconds() {
@@ -193,21 +193,22 @@ mod tests {
 
     #[test]
     fn pingpong_plays_every_round_and_reaps_pong() {
-        // The fake kernel's clock stands still: the time is 0.
+        // The test kernel's clock is virtual and nobody sleeps: the time is 0.
         let out = run(&["pingpong", "300"], "");
         assert_eq!(out.stderr, "");
-        assert_eq!(out.status, 0);
+        assert_eq!(out.status, Some(0));
         assert_eq!(
             out.stdout,
             "pingpong: 300 round trips in 0.000 ms (0 ns/round trip)\n"
         );
-        assert_eq!(out.leftover_tasks, 0);
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), [], "pong is reaped");
     }
 
     #[test]
     fn pingpong_rejects_bad_operands() {
         let out = run(&["pingpong", "-5"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "pingpong: invalid option -- '5'\nTry 'pingpong --help' for more information.\n"

@@ -287,7 +287,8 @@ impl Records {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::{run, Sim};
+    use crate::run;
+    use kernel::testing::Harness;
 
     /// The primes up to `n`, by trial division: what the sieve must print.
     fn expected(n: u64) -> String {
@@ -305,10 +306,11 @@ mod tests {
     #[test]
     fn primes_prints_the_primes_up_to_100_by_default() {
         let out = run(&["primes"], "");
-        assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+        assert_eq!((out.status, out.stderr.as_str()), (Some(0), ""));
         assert_eq!(out.stdout, expected(100));
         assert_eq!(out.stdout.lines().count(), 25);
-        assert_eq!(out.leftover_tasks, 0, "every task is reaped");
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), [], "every task is reaped");
     }
 
     #[test]
@@ -316,25 +318,29 @@ mod tests {
         assert_eq!(run(&["primes", "1000"], "").stdout, expected(1000));
         assert_eq!(run(&["primes", "2"], "").stdout, "2\n");
         let out = run(&["primes", "1"], "");
-        assert_eq!(
-            (out.status, out.stdout.as_str(), out.leftover_tasks),
-            (0, "", 0)
-        );
+        assert_eq!((out.status, out.stdout.as_str()), (Some(0), ""));
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), []);
     }
 
     #[test]
     fn primes_stops_quietly_when_its_reader_goes_away() {
-        let out = Sim::new().pipeline(&[&["primes", "5000"], &["head", "-n", "3"]]);
+        let out =
+            Harness::new(crate::registry()).pipeline(&[&["primes", "5000"], &["head", "-n", "3"]]);
         assert_eq!(out.stdout, "2\n3\n5\n");
         assert_eq!(out.statuses, [0, 0]);
-        assert_eq!(out.leftover_tasks, 0);
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), []);
     }
 
     #[test]
     fn primes_reports_a_full_task_table_and_reaps_what_it_started() {
-        // Room for primes, the generator and a few filters only.
-        let out = Sim::new().max_tasks(6).run(&["primes", "30"]);
-        assert_eq!(out.status, 1);
+        // Room for init, primes, the generator and a few filters only (the
+        // kernel counts every task, zombies too).
+        let out = Harness::new(crate::registry())
+            .max_tasks(6)
+            .run(&["primes", "30"]);
+        assert_eq!(out.status, Some(1));
         let all = expected(30);
         assert!(all.starts_with(&out.stdout) && out.stdout.len() < all.len());
         // The filter for the first prime not printed could not start.
@@ -345,13 +351,14 @@ mod tests {
                 "primes: cannot start a filter for {missing}: resource temporarily unavailable\n"
             )
         );
-        assert_eq!(out.leftover_tasks, 0);
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), []);
     }
 
     #[test]
     fn primes_rejects_bad_operands() {
         let out = run(&["primes", "x"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "primes: invalid number: 'x'\nTry 'primes --help' for more information.\n"

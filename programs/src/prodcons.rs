@@ -452,7 +452,7 @@ async fn read_exact(sys: &Sys, fd: Fd, buf: &mut [u8]) -> SysResult<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::run;
+    use crate::run;
 
     fn opts(list: &[(char, &str)]) -> Vec<(char, String)> {
         list.iter().map(|&(c, v)| (c, v.to_string())).collect()
@@ -518,7 +518,7 @@ mod tests {
             "",
         );
         assert_eq!(out.stderr, "");
-        assert_eq!(out.status, 0, "{}", out.stdout);
+        assert_eq!(out.status, Some(0), "{}", out.stdout);
         assert!(out
             .stdout
             .ends_with("prodcons: 20000 items produced, 20000 consumed, sum OK\n"));
@@ -529,24 +529,25 @@ mod tests {
                 .count(),
             4
         );
-        assert_eq!(out.leftover_tasks, 0);
+        assert_eq!(out.leftover, Vec::<String>::new());
+        assert_eq!(crate::unreaped(&out), []);
     }
 
     #[test]
     fn prodcons_works_with_no_items_and_with_big_batches() {
         let out = run(&["prodcons", "-n", "0"], "");
-        assert_eq!(out.status, 0);
+        assert_eq!(out.status, Some(0));
         assert!(out
             .stdout
             .ends_with("prodcons: 0 items produced, 0 consumed, sum OK\n"));
         let out = run(&["prodcons", "-b", "512", "-n", "100000"], "");
-        assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+        assert_eq!(out.status, Some(0), "{}{}", out.stdout, out.stderr);
     }
 
     #[test]
     fn prodcons_rejects_bad_options() {
         let out = run(&["prodcons", "-c", "x"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "prodcons: invalid number of consumers: 'x'\nTry 'prodcons --help' for more information.\n"

@@ -100,7 +100,8 @@ fn table(tasks: &[TaskInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{run, Sim};
+    use crate::run;
+    use kernel::testing::Harness;
     use syscalls::{Fd, FdMap, Pid, TaskState};
 
     #[test]
@@ -136,7 +137,7 @@ mod tests {
 
     #[test]
     fn ps_shows_itself_running_and_its_siblings() {
-        let out = Sim::new().run_fn(|sys| async move {
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
             let sleeper = sys
                 .spawn("sleep", ["5"], FdMap::stdio())
                 .await
@@ -149,18 +150,21 @@ mod tests {
             sys.wait(sleeper).await.expect("wait");
             status
         });
-        assert_eq!(out.status, 0);
+        assert_eq!(out.status, Some(0));
         let lines: Vec<&str> = out.stdout.lines().collect();
-        assert_eq!(lines.len(), 4, "{}", out.stdout);
+        // init (pid 1), the test (2), sleep (3) and ps (4).
+        assert_eq!(lines.len(), 5, "{}", out.stdout);
         assert!(lines[0].starts_with("  PID  PPID STATE"));
-        assert!(lines[2].contains(" sleeping until 5.000s ") && lines[2].ends_with(" sleep 5"));
-        assert!(lines[3].contains(" running ") && lines[3].ends_with(" ps"));
+        assert!(lines[1].starts_with("    1     0 ") && lines[1].ends_with(" init"));
+        assert!(lines[2].contains(" waiting for pid 4 ") && lines[2].ends_with(" test"));
+        assert!(lines[3].contains(" sleeping until 5.000s ") && lines[3].ends_with(" sleep 5"));
+        assert!(lines[4].contains(" running ") && lines[4].ends_with(" ps"));
     }
 
     #[test]
     fn ps_takes_no_operands() {
         let out = run(&["ps", "x"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "ps: extra operand 'x'\nTry 'ps --help' for more information.\n"

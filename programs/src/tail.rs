@@ -313,7 +313,8 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{run, Sim};
+    use crate::run;
+    use kernel::testing::Harness;
 
     fn numbers(range: std::ops::RangeInclusive<usize>) -> String {
         range.map(|i| format!("{i}\n")).collect()
@@ -368,7 +369,7 @@ mod tests {
     #[test]
     fn tail_prints_the_last_ten_lines_by_default() {
         let out = run(&["tail"], &numbers(1..=30));
-        assert_eq!((out.status, out.stdout), (0, numbers(21..=30)));
+        assert_eq!((out.status, out.stdout), (Some(0), numbers(21..=30)));
     }
 
     #[test]
@@ -393,7 +394,8 @@ mod tests {
 
     #[test]
     fn tail_keeps_up_with_long_input_from_a_pipe() {
-        let out = Sim::new().pipeline(&[&["seq", "200000"], &["tail", "-n", "2"]]);
+        let out =
+            Harness::new(crate::registry()).pipeline(&[&["seq", "200000"], &["tail", "-n", "2"]]);
         assert_eq!(out.stdout, "199999\n200000\n");
         assert_eq!(out.statuses, [0, 0]);
     }
@@ -401,7 +403,7 @@ mod tests {
     #[test]
     fn tail_rejects_bad_counts() {
         let out = run(&["tail", "-n", "x"], "");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "tail: invalid number of lines: 'x'\nTry 'tail --help' for more information.\n"
@@ -416,7 +418,7 @@ mod tests {
     #[test]
     fn tail_reports_missing_files() {
         let out = run(&["tail", "-n1", "nosuch", "-"], "a\nb\n");
-        assert_eq!(out.status, 1);
+        assert_eq!(out.status, Some(1));
         assert_eq!(out.stdout, "==> standard input <==\nb\n");
         assert_eq!(
             out.stderr,

@@ -54,7 +54,7 @@ fn batch(words: &[String]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Sim;
+    use kernel::testing::Harness;
 
     #[test]
     fn the_batch_holds_whole_lines() {
@@ -70,10 +70,10 @@ mod tests {
 
     #[test]
     fn yes_repeats_until_the_reader_leaves_then_ends_quietly() {
-        let out = Sim::new()
+        let out = Harness::new(crate::registry())
             .stdout_closes_after(200_000)
             .run(&["yes", "hi", "there"]);
-        assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+        assert_eq!((out.status, out.stderr.as_str()), (Some(0), ""));
         assert_eq!(out.stdout.len(), 200_000);
         assert!(out.stdout.starts_with("hi there\nhi there\n"));
         assert!(out.stdout_writes <= 5, "{} writes", out.stdout_writes);
@@ -81,12 +81,16 @@ mod tests {
 
     #[test]
     fn yes_takes_dashed_words_after_the_first() {
-        let out = Sim::new().stdout_closes_after(6).run(&["yes", "a", "-x"]);
+        let out = Harness::new(crate::registry())
+            .stdout_closes_after(6)
+            .run(&["yes", "a", "-x"]);
         assert_eq!(out.stdout, "a -x\na");
-        let out = Sim::new().stdout_closes_after(3).run(&["yes", "--", "-x"]);
+        let out = Harness::new(crate::registry())
+            .stdout_closes_after(3)
+            .run(&["yes", "--", "-x"]);
         assert_eq!(out.stdout, "-x\n");
-        let out = Sim::new().run(&["yes", "-x"]);
-        assert_eq!(out.status, 1);
+        let out = Harness::new(crate::registry()).run(&["yes", "-x"]);
+        assert_eq!(out.status, Some(1));
         assert_eq!(
             out.stderr,
             "yes: invalid option -- 'x'\nTry 'yes --help' for more information.\n"

@@ -8,7 +8,5 @@
 mod jobs;
 pub mod parse;
 mod sh;
-#[cfg(test)]
-mod sim;
 
 pub use sh::{main, ABOUT};
