@@ -1,1 +1,152 @@
-fn main() {}
+//! `coos`: boot the kernel and run a program, or the shell.
+//!
+//! With no command, at a terminal, the shell gets the interactive console:
+//! line editing, history and completion (`shell::term`). Anywhere else
+//! (`coos < script.sh`, `echo 'seq 3 | wc -l' | coos`) it reads the host's
+//! stdin as a script.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kernel::{Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Message};
+use nix::sys::termios::{tcgetattr, tcsetattr, SetArg};
+use shell::term::{self, Stream, TermEvent, TermOptions, Terminal};
+
+#[derive(Parser)]
+#[command(
+    name = "coos",
+    version,
+    about = "A cooperative operating system in user space: tasks are coroutines, yield is the trap",
+    long_about = "A cooperative operating system in user space: tasks are coroutines, yield is the trap.\n\n\
+                  With no command, coos boots and runs the shell, sh."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Keep the shell's history in FILE [default: $XDG_DATA_HOME/coos/history
+    /// or ~/.local/share/coos/history]
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Keep no history file: history lasts for this session only
+    #[arg(long, conflicts_with = "history")]
+    no_history: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run PROGRAM as init's child with this terminal as its console; exit with its status
+    Run {
+        /// The program (see `coos programs`)
+        program: String,
+        /// Its arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// List the programs coos carries, with what each does
+    Programs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let argv = match cli.command {
+        Some(Cmd::Programs) => {
+            for p in coos::registry() {
+                println!("{:<10} {}", p.name, p.about);
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some(Cmd::Run { program, args }) => {
+            if !coos::registry().iter().any(|p| p.name == program) {
+                eprintln!("coos: {program}: no such program (`coos programs` lists them)");
+                return ExitCode::from(127);
+            }
+            std::iter::once(program).chain(args).collect::<Vec<_>>()
+        }
+        None if io::stdin().is_terminal() && io::stdout().is_terminal() => {
+            let history = match (cli.no_history, cli.history) {
+                (true, _) => None,
+                (false, Some(file)) => Some(file),
+                (false, None) => term::default_history_path(),
+            };
+            return ExitCode::from(interactive(history));
+        }
+        None => vec!["sh".to_string()],
+    };
+    ExitCode::from(run(&argv))
+}
+
+/// Runs `sh` at this terminal, its console fed by the line editor; returns
+/// its status. The terminal is left with the settings it had.
+fn interactive(history: Option<PathBuf>) -> u8 {
+    let words = (coos::registry().into_iter().map(|p| p.name))
+        .chain(term::SH_BUILTINS.iter().copied())
+        .map(String::from)
+        .collect();
+    let mut term = match Terminal::new(TermOptions { history, words }) {
+        Ok(term) => term,
+        Err(e) => {
+            eprintln!("coos: cannot set up line editing ({e}); reading plain lines");
+            return run(&["sh".to_string()]);
+        }
+    };
+    // The editor thread may be stopped in raw mode (a line still asked for
+    // when sh ends): these settings go back at the end.
+    let settings = tcgetattr(io::stdin()).ok();
+    let mut ask = term.asker();
+    let console = ConsoleSpec {
+        input: ConsoleInput::Terminal(Box::new(move |request| ask(request.tasks))),
+        stdout: ConsoleOutput::Sink(term.printer(Stream::Out)),
+        stderr: ConsoleOutput::Sink(term.printer(Stream::Err)),
+        terminal: Some(true),
+    };
+    let mut kernel = match coos::boot(Config::default(), console, &["sh".to_string()]) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    // Before the editor's threads start, so they inherit the blocked
+    // signals: a Ctrl-C while a job runs (the terminal in cooked mode) is
+    // taken by the kernel's signal thread.
+    if let Err(e) = kernel.forward_host_signals() {
+        eprintln!("coos: cannot take the host's signals: {e}");
+    }
+    let inbox = kernel.inbox();
+    let started = term.start(Box::new(move |event| {
+        inbox.send(match event {
+            TermEvent::Line(line) => Message::ConsoleInput((line + "\n").into_bytes()),
+            TermEvent::Eof => Message::ConsoleEof,
+            TermEvent::Interrupt => Message::Interrupt,
+        })
+    }));
+    if let Err(e) = started {
+        eprintln!("coos: cannot start the terminal: {e}");
+        return 1;
+    }
+    let status = kernel.run();
+    term.shutdown();
+    if let Some(settings) = settings {
+        let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &settings);
+    }
+    status
+}
+
+/// Boots a kernel on the host's stdio, runs `argv`, returns its status. The
+/// kernel is dropped before returning, which gives the host's stdio back
+/// their original flags.
+fn run(argv: &[String]) -> u8 {
+    let mut kernel = match coos::boot(Config::default(), ConsoleSpec::host(), argv) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if let Err(e) = kernel.forward_host_signals() {
+        eprintln!("coos: cannot take the host's signals: {e}");
+    }
+    kernel.run()
+}

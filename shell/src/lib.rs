@@ -8,5 +8,6 @@
 mod jobs;
 pub mod parse;
 mod sh;
+pub mod term;
 
 pub use sh::{main, ABOUT};
