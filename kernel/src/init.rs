@@ -4,14 +4,13 @@
 //! reaps them all, and ends with the first program's status, which halts
 //! the kernel.
 
-use syscalls::{Errno, Fd, PGroup, Pid, Reply, Signal, SpawnRequest, Sys, Syscall};
+use syscalls::{Errno, Fd, PGroup, Pid, Signal, SpawnRequest, Sys};
 
 pub(crate) async fn init(sys: Sys, mut first: SpawnRequest) -> u8 {
     let name = first.args.first().cloned().unwrap_or_default();
     first.pgroup = PGroup::New;
-    let main = match sys.call(Syscall::Spawn(Box::new(first))).await {
-        Ok(Reply::Pid(pid)) => pid,
-        Ok(other) => unreachable!("spawn answered {other:?}"),
+    let main = match sys.spawn_request(first).await {
+        Ok(pid) => pid,
         Err(e) => {
             let why = match e {
                 Errno::ENOENT => "no such program (`coos programs` lists them)".to_string(),

@@ -60,11 +60,32 @@ impl Kernel {
             return; // A stale pid: the task was reaped.
         };
         let task = self.tasks.at(slot);
-        let RunState::Ready(reply) = &mut task.state else {
-            return; // A stale entry: it was killed, or queued twice.
+        let mut reply = match std::mem::replace(&mut task.state, RunState::Running) {
+            RunState::Ready(reply) => reply,
+            RunState::Retry(on) => {
+                task.scheduled += 1;
+                match self.retry(pid, on) {
+                    Outcome::Done(r) => {
+                        self.tasks.at(slot).scheduled -= 1;
+                        Some(r)
+                    }
+                    // Someone else took the bytes: parked again.
+                    Outcome::Block(on) => {
+                        self.tasks.at(slot).state = RunState::Blocked(on);
+                        return;
+                    }
+                    Outcome::Yield | Outcome::Gone => {
+                        unreachable!("a retried read or write finishes or parks")
+                    }
+                }
+            }
+            other => {
+                // A stale entry: it was killed, or queued twice.
+                task.state = other;
+                return;
+            }
         };
-        let mut reply = reply.take();
-        task.state = RunState::Running;
+        let task = self.tasks.at(slot);
         task.scheduled += 1;
         let mut future = task.future.take().expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
@@ -181,6 +202,29 @@ impl Kernel {
         }
     }
 
+    /// Makes the reader `pid`, parked reading `object`, ready to read again
+    /// when it runs. A stale pid, or a task parked on something else, is
+    /// left alone. Returns how many bytes it asked for (0 if left alone).
+    pub(crate) fn wake_reader(&mut self, pid: Pid, object: crate::fd::Object) -> usize {
+        let Some(task) = self.tasks.get_mut(pid) else {
+            return 0;
+        };
+        match &task.state {
+            RunState::Blocked(WaitOn::Read { object: o, len, .. }) if *o == object => {
+                let len = *len;
+                let RunState::Blocked(on) = std::mem::replace(&mut task.state, RunState::Running)
+                else {
+                    unreachable!("matched just above");
+                };
+                task.state = RunState::Retry(on);
+                self.ready.push_back(pid);
+                self.record(|| Event::Wake(pid));
+                len
+            }
+            _ => 0,
+        }
+    }
+
     /// Wakes the sleepers whose deadline has come.
     pub(crate) fn expire_timers(&mut self) {
         if self.timers.len() == 0 {
@@ -216,8 +260,7 @@ impl Kernel {
         } else if !block {
             Some(Duration::ZERO)
         } else {
-            self.timers
-                .next_deadline()
+            self.next_deadline()
                 .map(|at| at.saturating_sub(self.clock.now()))
         };
         let must_poll = self.host_waiters() > 0 || timeout != Some(Duration::ZERO);
@@ -232,7 +275,7 @@ impl Kernel {
             }
         }
         if self.clock.is_virtual() && self.ready.is_empty() {
-            if let Some(next) = self.timers.next_deadline() {
+            if let Some(next) = self.next_deadline() {
                 self.clock.advance_to(next);
             }
         }

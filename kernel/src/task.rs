@@ -71,6 +71,10 @@ pub(crate) enum RunState {
     Ready(Option<SysResult<Reply>>),
     Running,
     Blocked(WaitOn),
+    /// On the ready queue to try its parked call again before it runs (a
+    /// reader whose pipe or console got bytes: it takes them when it runs,
+    /// so a reader killed before that leaves them for the next one).
+    Retry(WaitOn),
     Zombie(ExitCode),
 }
 
@@ -121,7 +125,7 @@ impl Task {
 
     pub(crate) fn describe(&self) -> TaskState {
         match &self.state {
-            RunState::Ready(_) => TaskState::Ready,
+            RunState::Ready(_) | RunState::Retry(_) => TaskState::Ready,
             RunState::Running => TaskState::Running,
             RunState::Blocked(on) => on.describe(),
             RunState::Zombie(code) => TaskState::Zombie(*code),

@@ -312,7 +312,7 @@ impl Harness {
         let status = loop {
             if self.typed && is_still(&kernel) {
                 if let Some(until) = waiting {
-                    if kernel.timers.next_deadline().is_none_or(|at| at > until) {
+                    if kernel.next_deadline().is_none_or(|at| at > until) {
                         let now = kernel.now();
                         kernel.advance(until.saturating_sub(now));
                         waiting = None;

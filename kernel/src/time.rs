@@ -112,9 +112,14 @@ impl Timers {
         self.heap.push(Reverse((deadline, pid)));
     }
 
-    /// The earliest deadline, stale or not.
-    pub(crate) fn next_deadline(&self) -> Option<Duration> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
+    /// The earliest entry, stale or not.
+    pub(crate) fn peek(&self) -> Option<(Duration, Pid)> {
+        self.heap.peek().map(|Reverse(entry)| *entry)
+    }
+
+    /// Drops the earliest entry.
+    pub(crate) fn pop(&mut self) {
+        self.heap.pop();
     }
 
     /// Removes and returns one entry due at `now`, earliest first.
@@ -131,12 +136,29 @@ impl Timers {
 }
 
 impl crate::Kernel {
+    /// The earliest deadline of a task still asleep; stale entries (tasks
+    /// killed or gone) in front of it are dropped on the way.
+    pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
+        while let Some((at, pid)) = self.timers.peek() {
+            let asleep = matches!(
+                self.tasks.get(pid).map(|t| &t.state),
+                Some(crate::task::RunState::Blocked(crate::task::WaitOn::Sleep { until })) if *until == at
+            );
+            if asleep {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
     /// Parks `pid` until `duration` from now; a zero sleep is a yield.
     pub(crate) fn sys_sleep(&mut self, pid: Pid, duration: Duration) -> crate::dispatch::Outcome {
         if duration.is_zero() {
             return crate::dispatch::Outcome::Yield;
         }
-        let until = self.clock.now() + duration;
+        // Too long to add to now: it sleeps for ever (until killed).
+        let until = self.clock.now().saturating_add(duration);
         self.timers.add(until, pid);
         crate::dispatch::Outcome::Block(crate::task::WaitOn::Sleep { until })
     }
@@ -153,7 +175,7 @@ mod tests {
         t.add(ms(30), Pid(3));
         t.add(ms(10), Pid(1));
         t.add(ms(20), Pid(2));
-        assert_eq!(t.next_deadline(), Some(ms(10)));
+        assert_eq!(t.peek(), Some((ms(10), Pid(1))));
         assert_eq!(t.pop_due(ms(5)), None);
         assert_eq!(t.pop_due(ms(25)), Some((ms(10), Pid(1))));
         assert_eq!(t.pop_due(ms(25)), Some((ms(20), Pid(2))));

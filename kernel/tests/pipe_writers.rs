@@ -373,7 +373,6 @@ fn small_record(id: u8, seq: u16, len: usize) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "kernel bug: bytes handed straight to a parked reader are lost if it is killed before it runs (pipe.rs deliver_to_reader)"]
 fn bytes_handed_to_a_reader_killed_before_it_ran_stay_in_the_pipe() {
     // Hostile: a write completes into a parked reader's buffer, and the
     // reader is killed before its read returns. The write said 4 bytes
@@ -427,7 +426,6 @@ fn one_writer_of_a_big_buffer_arrives_whole_and_in_order() {
 }
 
 #[test]
-#[ignore = "kernel bug: a write of <= PIPE_BUF bytes to a pipe smaller than it is interleaved with another writer's (pipe.rs room_for)"]
 fn a_write_of_at_most_pipe_buf_bytes_is_never_interleaved_even_in_a_small_pipe() {
     // Hostile: a 61-byte pipe, a 100-byte write (at most PIPE_BUF, so
     // atomic by the call table), and an atomic 50-byte write queued first.

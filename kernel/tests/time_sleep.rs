@@ -171,7 +171,6 @@ fn kernel_advance_moves_virtual_time_and_wakes_only_the_sleepers_due() {
 }
 
 #[test]
-#[ignore = "kernel bug: sleep(d) panics the kernel when now + d overflows (time.rs sys_sleep)"]
 fn a_sleep_too_long_to_add_to_now_sleeps_forever_instead_of_crashing_the_kernel() {
     // Hostile: sleep(Duration::MAX) once the clock is past zero.
     let run = support::run(b"", |sys| async move {
@@ -194,7 +193,6 @@ fn a_sleep_too_long_to_add_to_now_sleeps_forever_instead_of_crashing_the_kernel(
 }
 
 #[test]
-#[ignore = "kernel bug: virtual time jumps to the deadline of a sleeper that was killed (sched.rs handle_events)"]
 fn virtual_time_does_not_jump_to_the_deadline_of_a_killed_sleeper() {
     let (mut k, out, err) = support::boot_open(b"", support::config(), vec![], |sys| async move {
         let pid = sys

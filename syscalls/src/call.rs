@@ -90,10 +90,11 @@ pub enum Syscall {
     /// Write `len` bytes from `buf`. Blocks while the pipe is full and
     /// finishes when every byte is written, or early when the last reader
     /// goes away (`Reply::Size(n)`, `0 < n <= len`, the bytes written before
-    /// that); a byte is never lost or written twice. A write to a pipe of at
-    /// most [`PIPE_BUF`](crate::PIPE_BUF) bytes is atomic: it goes in whole,
-    /// never interleaved with another writer's bytes. A read takes whatever
-    /// the pipe holds, up to its length.
+    /// that); a byte is never lost or written twice. Writers to a pipe take
+    /// turns, so no write is interleaved with another's bytes; a write of at
+    /// most [`PIPE_BUF`](crate::PIPE_BUF) bytes that fits the pipe's buffer
+    /// also goes in whole. A read takes whatever the pipe holds, up to its
+    /// length.
     ///
     /// # Errors
     /// `EBADF` fd not open for writing; `EPIPE` every reader is gone.
@@ -114,7 +115,7 @@ pub enum Syscall {
     /// Replies `Reply::Fd(to)`.
     ///
     /// # Errors
-    /// `EBADF` from not open; `EINVAL`/`EMFILE` to beyond the table's limit.
+    /// `EBADF` from not open, or `to` beyond the table's limit (as Linux).
     Dup2(Fd, Fd),
     /// Copy `fd` to the lowest free descriptor. Replies `Reply::Fd`.
     ///

@@ -144,13 +144,36 @@ impl Sys {
         Sys { trap }
     }
 
-    /// Traps into the kernel with `call` and returns its reply.
-    pub fn call(&self, call: Syscall) -> impl Future<Output = SysResult<Reply>> + '_ {
+    /// The trap itself; callers make sure a buffer in `call` outlives it.
+    fn trap_call(&self, call: Syscall) -> TrapCall<'_> {
         TrapCall {
             trap: &self.trap,
             request: Some(call),
             trapped: false,
         }
+    }
+
+    /// Starts a child as `request` says (what [`Command::spawn`] sends).
+    ///
+    /// # Errors
+    /// See [`Syscall::Spawn`].
+    pub async fn spawn_request(&self, request: SpawnRequest) -> SysResult<Pid> {
+        match self.trap_call(Syscall::Spawn(Box::new(request))).await? {
+            Reply::Pid(pid) => Ok(pid),
+            other => unexpected("spawn", Ok(other)),
+        }
+    }
+
+    /// Traps into the kernel with `call` and returns its reply: the raw
+    /// interface the other methods are made of.
+    ///
+    /// # Safety
+    /// The kernel writes into a `Read` request's buffer and reads a `Write`
+    /// request's: each must be valid for `len` bytes, and not otherwise
+    /// used, until the returned future has finished or been dropped (the
+    /// safe `read` and `write` methods keep it borrowed that long).
+    pub unsafe fn call(&self, call: Syscall) -> impl Future<Output = SysResult<Reply>> + '_ {
+        self.trap_call(call)
     }
 
     /// Starts the registered program `program` as a child, with `args` after
@@ -205,7 +228,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn exit(&self, code: ExitCode) -> Infallible {
-        let _ = self.call(Syscall::Exit(code)).await;
+        let _ = self.trap_call(Syscall::Exit(code)).await;
         unreachable!("the kernel never answers exit")
     }
 
@@ -221,7 +244,7 @@ impl Sys {
     /// `ECHILD` it is not the caller's child.
     pub async fn wait(&self, pid: Pid) -> SysResult<(Pid, ExitCode)> {
         waited(
-            self.call(Syscall::Wait {
+            self.trap_call(Syscall::Wait {
                 pid: Some(pid),
                 hang: true,
             })
@@ -242,7 +265,7 @@ impl Sys {
     /// `ECHILD` the caller has no children.
     pub async fn wait_any(&self) -> SysResult<(Pid, ExitCode)> {
         waited(
-            self.call(Syscall::Wait {
+            self.trap_call(Syscall::Wait {
                 pid: None,
                 hang: true,
             })
@@ -263,7 +286,7 @@ impl Sys {
     /// # Errors
     /// `ECHILD` the caller has no such child (or none at all).
     pub async fn try_wait(&self, pid: Option<Pid>) -> SysResult<Option<(Pid, ExitCode)>> {
-        waited(self.call(Syscall::Wait { pid, hang: false }).await)
+        waited(self.trap_call(Syscall::Wait { pid, hang: false }).await)
     }
 
     /// Sends `signal` to `pid`, which ends with status `128 + signal`.
@@ -277,7 +300,7 @@ impl Sys {
     /// # Errors
     /// `ESRCH` no such task; `EPERM` pid 1.
     pub async fn kill(&self, pid: Pid, signal: Signal) -> SysResult<()> {
-        unit(self.call(Syscall::Kill(pid, signal)).await)
+        unit(self.trap_call(Syscall::Kill(pid, signal)).await)
     }
 
     /// Sends `signal` to every task of the group `pgid`.
@@ -291,7 +314,7 @@ impl Sys {
     /// # Errors
     /// `ESRCH` no live task in that group.
     pub async fn kill_group(&self, pgid: Pid, signal: Signal) -> SysResult<()> {
-        unit(self.call(Syscall::KillGroup(pgid, signal)).await)
+        unit(self.trap_call(Syscall::KillGroup(pgid, signal)).await)
     }
 
     /// The caller's pid.
@@ -302,7 +325,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn getpid(&self) -> Pid {
-        match self.call(Syscall::GetPid).await {
+        match self.trap_call(Syscall::GetPid).await {
             Ok(Reply::Pid(pid)) => pid,
             other => unexpected("getpid", other),
         }
@@ -316,7 +339,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn getppid(&self) -> Pid {
-        match self.call(Syscall::GetPPid).await {
+        match self.trap_call(Syscall::GetPPid).await {
             Ok(Reply::Pid(pid)) => pid,
             other => unexpected("getppid", other),
         }
@@ -333,7 +356,7 @@ impl Sys {
     /// # Errors
     /// `ETIMEDOUT` never for a plain sleep; kept for deadlines set around it.
     pub async fn sleep(&self, duration: Duration) -> SysResult<()> {
-        unit(self.call(Syscall::Sleep(duration)).await)
+        unit(self.trap_call(Syscall::Sleep(duration)).await)
     }
 
     /// The kernel's clock: time since boot.
@@ -344,7 +367,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn now(&self) -> Duration {
-        match self.call(Syscall::Now).await {
+        match self.trap_call(Syscall::Now).await {
             Ok(Reply::Time(t)) => t,
             other => unexpected("now", other),
         }
@@ -358,7 +381,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn yield_now(&self) {
-        let _ = self.call(Syscall::Yield).await;
+        let _ = self.trap_call(Syscall::Yield).await;
     }
 
     /// A pipe with the default 64 KiB buffer: `(read end, write end)`.
@@ -387,7 +410,7 @@ impl Sys {
     /// # Errors
     /// `EMFILE` table full; `EINVAL` capacity over the kernel's limit.
     pub async fn pipe_with_capacity(&self, capacity: usize) -> SysResult<(Fd, Fd)> {
-        match self.call(Syscall::Pipe { capacity }).await? {
+        match self.trap_call(Syscall::Pipe { capacity }).await? {
             Reply::Pipe(r, w) => Ok((r, w)),
             other => unexpected("pipe", Ok(other)),
         }
@@ -413,7 +436,7 @@ impl Sys {
             buf: buf.as_mut_ptr(),
             len: buf.len(),
         };
-        size(self.call(call).await)
+        size(self.trap_call(call).await)
     }
 
     /// Writes some of `buf` (at least one byte unless `buf` is empty) and
@@ -433,7 +456,7 @@ impl Sys {
             buf: buf.as_ptr(),
             len: buf.len(),
         };
-        size(self.call(call).await)
+        size(self.trap_call(call).await)
     }
 
     /// Writes all of `buf`, in as many writes as it takes.
@@ -516,7 +539,7 @@ impl Sys {
     /// # Errors
     /// `EBADF` fd not open.
     pub async fn close(&self, fd: Fd) -> SysResult<()> {
-        unit(self.call(Syscall::Close(fd)).await)
+        unit(self.trap_call(Syscall::Close(fd)).await)
     }
 
     /// Makes `to` a copy of `from` (closing what `to` was).
@@ -528,9 +551,9 @@ impl Sys {
     /// ```
     ///
     /// # Errors
-    /// `EBADF` from not open; `EMFILE` to beyond the limit.
+    /// `EBADF` from not open, or `to` beyond the table's limit.
     pub async fn dup2(&self, from: Fd, to: Fd) -> SysResult<Fd> {
-        fd(self.call(Syscall::Dup2(from, to)).await)
+        fd(self.trap_call(Syscall::Dup2(from, to)).await)
     }
 
     /// Copies `fd` to the lowest free descriptor.
@@ -544,7 +567,7 @@ impl Sys {
     /// # Errors
     /// `EBADF` fd not open; `EMFILE` table full.
     pub async fn dup(&self, from: Fd) -> SysResult<Fd> {
-        fd(self.call(Syscall::Dup(from)).await)
+        fd(self.trap_call(Syscall::Dup(from)).await)
     }
 
     /// Opens a device: so far only `/dev/null`.
@@ -559,7 +582,7 @@ impl Sys {
     /// # Errors
     /// `ENOENT` no such device; `EMFILE` table full.
     pub async fn open(&self, path: &str) -> SysResult<Fd> {
-        fd(self.call(Syscall::Open(path.to_string())).await)
+        fd(self.trap_call(Syscall::Open(path.to_string())).await)
     }
 
     /// A snapshot of the task table, by pid.
@@ -570,7 +593,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn tasks(&self) -> Vec<TaskInfo> {
-        match self.call(Syscall::Tasks).await {
+        match self.trap_call(Syscall::Tasks).await {
             Ok(Reply::Tasks(tasks)) => tasks,
             other => unexpected("tasks", other),
         }
@@ -584,7 +607,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn usage(&self) -> Usage {
-        match self.call(Syscall::Usage).await {
+        match self.trap_call(Syscall::Usage).await {
             Ok(Reply::Usage(u)) => u,
             other => unexpected("usage", other),
         }
@@ -598,7 +621,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn programs(&self) -> Vec<ProgramInfo> {
-        match self.call(Syscall::Programs).await {
+        match self.trap_call(Syscall::Programs).await {
             Ok(Reply::Programs(list)) => list,
             other => unexpected("programs", other),
         }
@@ -615,7 +638,7 @@ impl Sys {
     /// # Errors
     /// `EBADF` fd not open.
     pub async fn is_terminal(&self, fd: Fd) -> SysResult<bool> {
-        match self.call(Syscall::IsTerminal(fd)).await? {
+        match self.trap_call(Syscall::IsTerminal(fd)).await? {
             Reply::Bool(b) => Ok(b),
             other => unexpected("isatty", Ok(other)),
         }
@@ -632,7 +655,7 @@ impl Sys {
     /// # Errors
     /// `EBADF` fd not open; `ENOTTY` not the console.
     pub async fn set_foreground(&self, fd: Fd, pgid: Pid) -> SysResult<()> {
-        unit(self.call(Syscall::SetForeground(fd, pgid)).await)
+        unit(self.trap_call(Syscall::SetForeground(fd, pgid)).await)
     }
 }
 
@@ -755,13 +778,7 @@ impl Command {
     /// # Errors
     /// See [`Syscall::Spawn`].
     pub async fn spawn(self, sys: &Sys) -> SysResult<Pid> {
-        match sys
-            .call(Syscall::Spawn(Box::new(self.into_request())))
-            .await?
-        {
-            Reply::Pid(pid) => Ok(pid),
-            other => unexpected("spawn", Ok(other)),
-        }
+        sys.spawn_request(self.into_request()).await
     }
 }
 

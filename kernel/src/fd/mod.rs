@@ -213,19 +213,38 @@ impl Kernel {
         }
     }
 
-    /// Retries the read or write `pid` is parked in (its object may be
-    /// ready now); a task not parked on I/O is left alone.
-    pub(crate) fn retry_io(&mut self, pid: Pid) {
-        let outcome = match self.tasks.get(pid).map(|t| &t.state) {
-            Some(RunState::Blocked(WaitOn::Read {
+    /// Carries out again the read or write `on` describes, for `pid`.
+    pub(crate) fn retry(&mut self, pid: Pid, on: WaitOn) -> Outcome {
+        match on {
+            WaitOn::Read {
                 fd,
                 object,
                 buf,
                 len,
-            })) => {
-                let (fd, object, buf, len) = (*fd, *object, *buf, *len);
-                self.read_object(pid, fd, object, buf, len)
-            }
+            } => self.read_object(pid, fd, object, buf, len),
+            WaitOn::Write {
+                fd,
+                object,
+                buf,
+                len,
+                done,
+            } => self.write_object(pid, fd, object, buf, len, done),
+            other => Outcome::Block(other),
+        }
+    }
+
+    /// Retries the write `pid` is parked in (its object may be ready now),
+    /// at once; a reader is made ready to read when it runs. A task not
+    /// parked on I/O is left alone.
+    pub(crate) fn retry_io(&mut self, pid: Pid) {
+        if let Some(RunState::Blocked(WaitOn::Read { object, .. })) =
+            self.tasks.get(pid).map(|t| &t.state)
+        {
+            let object = *object;
+            self.wake_reader(pid, object);
+            return;
+        }
+        let outcome = match self.tasks.get(pid).map(|t| &t.state) {
             Some(RunState::Blocked(WaitOn::Write {
                 fd,
                 object,

@@ -137,9 +137,10 @@ impl Kernel {
         })
     }
 
-    /// Writes `buf[done..len]`: first straight into parked readers' buffers,
-    /// then into the pipe's buffer as room allows; parks the writer with
-    /// the rest.
+    /// Writes `buf[done..len]` into the pipe's buffer as room allows,
+    /// waking parked readers for what went in; parks the writer with the
+    /// rest. Bytes go to a reader only when it runs (`pipe_read`), so a
+    /// reader killed before that leaves them in the pipe.
     pub(crate) fn pipe_write(
         &mut self,
         pid: Pid,
@@ -149,31 +150,35 @@ impl Kernel {
         len: usize,
         mut done: usize,
     ) -> Outcome {
-        if self.pipe_mut(id).readers == 0 {
+        let pipe = self.pipe_mut(id);
+        if pipe.readers == 0 {
             return Outcome::Done(if done > 0 {
                 Ok(Reply::Size(done))
             } else {
                 Err(Errno::EPIPE)
             });
         }
-        // SAFETY: `buf[..len]` is the buffer the task lent with this write;
-        // the task is inside the call, so the borrow is live.
-        let src = unsafe { slice::from_raw_parts(buf, len) };
-        // Readers are parked only while the buffer is empty: hand over.
-        while done < len && self.pipe_mut(id).buf.is_empty() {
-            let Some(reader) = self.pipe_mut(id).read_waiters.pop_front() else {
-                break;
-            };
-            done += self.deliver_to_reader(reader, id, &src[done..]);
-        }
+        // Writers take turns: one that comes while others wait goes behind
+        // them, so no write is ever interleaved with another's bytes, even
+        // one too big for the buffer.
+        let room = if done == 0 && self.writers_parked(id) {
+            0
+        } else {
+            self.pipe_mut(id).room_for(len, done)
+        };
         let pipe = self.pipe_mut(id);
-        let room = pipe.room_for(len, done);
-        pipe.put(&src[done..done + room]);
-        done += room;
+        if room > 0 {
+            // SAFETY: `buf[..len]` is the buffer the task lent with this
+            // write; the task is inside the call, so the borrow is live.
+            let src = unsafe { slice::from_raw_parts(buf.add(done), room) };
+            pipe.put(src);
+            done += room;
+            self.wake_pipe_readers(id);
+        }
         if done == len {
             return Outcome::Done(Ok(Reply::Size(len)));
         }
-        pipe.write_waiters.push_back(pid);
+        self.pipe_mut(id).write_waiters.push_back(pid);
         Outcome::Block(WaitOn::Write {
             fd,
             object: Object::PipeWrite(id),
@@ -183,25 +188,36 @@ impl Kernel {
         })
     }
 
-    /// Copies bytes into the buffer of `reader`, parked reading pipe `id`,
-    /// and completes its read; returns how many it took (0 if stale).
-    fn deliver_to_reader(&mut self, reader: Pid, id: u32, bytes: &[u8]) -> usize {
-        let Some(RunState::Blocked(WaitOn::Read {
-            object, buf, len, ..
-        })) = self.tasks.get(reader).map(|t| &t.state)
-        else {
-            return 0;
-        };
-        if *object != Object::PipeRead(id) {
-            return 0;
+    /// Are writers parked on pipe `id`? Drops stale entries (writers that
+    /// were killed) from the front of the queue on the way.
+    fn writers_parked(&mut self, id: u32) -> bool {
+        while let Some(&writer) = self.pipe_mut(id).write_waiters.front() {
+            let parked = matches!(
+                self.tasks.get(writer).map(|t| &t.state),
+                Some(RunState::Blocked(WaitOn::Write { object, .. })) if *object == Object::PipeWrite(id)
+            );
+            if parked {
+                return true;
+            }
+            self.pipe_mut(id).write_waiters.pop_front();
         }
-        let n = bytes.len().min(*len);
-        // SAFETY: the reader is parked in the read that lent `buf[..len]`;
-        // its future (which holds the borrow) is alive until we wake it.
-        let out = unsafe { slice::from_raw_parts_mut(*buf, n) };
-        out.copy_from_slice(&bytes[..n]);
-        self.complete(reader, Ok(Reply::Size(n)));
-        n
+        false
+    }
+
+    /// Wakes parked readers, oldest first, until those woken ask for as
+    /// many bytes as the buffer holds.
+    fn wake_pipe_readers(&mut self, id: u32) {
+        let mut asked = 0;
+        loop {
+            let pipe = self.pipe_mut(id);
+            if asked >= pipe.buf.len() {
+                return;
+            }
+            let Some(reader) = pipe.read_waiters.pop_front() else {
+                return;
+            };
+            asked += self.wake_reader(reader, Object::PipeRead(id));
+        }
     }
 
     /// Moves parked writers' bytes into the room a read made, oldest writer
