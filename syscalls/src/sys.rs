@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -116,6 +117,39 @@ impl Drop for TrapCall<'_> {
         // request, and the kernel ends it.
         if self.trapped {
             self.trap.slot.take();
+        }
+    }
+}
+
+/// The future of a system call whose reply becomes a `T` (a
+/// `SysResult<_>`, or `()` for `yield_now`): what the hot
+/// calls (`read`, `write`, `yield_now`) return, one small state machine
+/// instead of an `async fn` around another.
+#[must_use = "a system call does nothing until awaited"]
+pub struct Call<'a, T> {
+    trap: TrapCall<'a>,
+    unpack: fn(SysResult<Reply>) -> T,
+    /// The buffer a read or write lends the kernel stays borrowed.
+    _buf: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a, T> Call<'a, T> {
+    fn new(trap: TrapCall<'a>, unpack: fn(SysResult<Reply>) -> T) -> Call<'a, T> {
+        Call {
+            trap,
+            unpack,
+            _buf: PhantomData,
+        }
+    }
+}
+
+impl<T> Future for Call<'_, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.trap).poll(cx) {
+            Poll::Ready(reply) => Poll::Ready((self.unpack)(reply)),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -380,8 +414,8 @@ impl Sys {
     /// sys.yield_now().await;
     /// # }
     /// ```
-    pub async fn yield_now(&self) {
-        let _ = self.trap_call(Syscall::Yield).await;
+    pub fn yield_now(&self) -> Call<'_, ()> {
+        Call::new(self.trap_call(Syscall::Yield), |_| ())
     }
 
     /// A pipe with the default 64 KiB buffer: `(read end, write end)`.
@@ -427,16 +461,16 @@ impl Sys {
     ///
     /// # Errors
     /// `EBADF` fd not open for reading.
-    pub async fn read(&self, fd: Fd, buf: &mut [u8]) -> SysResult<usize> {
+    pub fn read<'a>(&'a self, fd: Fd, buf: &'a mut [u8]) -> Call<'a, SysResult<usize>> {
         // The kernel may write into `buf` while this future is pending: the
-        // borrow lasts as long as the future, and a future dropped before its
+        // returned future keeps it borrowed, and a future dropped before its
         // call reached the kernel withdraws the call (see `TrapCall::drop`).
         let call = Syscall::Read {
             fd,
             buf: buf.as_mut_ptr(),
             len: buf.len(),
         };
-        size(self.trap_call(call).await)
+        Call::new(self.trap_call(call), size)
     }
 
     /// Writes some of `buf` (at least one byte unless `buf` is empty) and
@@ -450,13 +484,13 @@ impl Sys {
     ///
     /// # Errors
     /// `EBADF` fd not open for writing; `EPIPE` no reader left.
-    pub async fn write(&self, fd: Fd, buf: &[u8]) -> SysResult<usize> {
+    pub fn write<'a>(&'a self, fd: Fd, buf: &'a [u8]) -> Call<'a, SysResult<usize>> {
         let call = Syscall::Write {
             fd,
             buf: buf.as_ptr(),
             len: buf.len(),
         };
-        size(self.trap_call(call).await)
+        Call::new(self.trap_call(call), size)
     }
 
     /// Writes all of `buf`, in as many writes as it takes.

@@ -19,7 +19,7 @@ use crate::Kernel;
 use syscalls::PIPE_BUF;
 
 pub(crate) struct Pipe {
-    pub buf: VecDeque<u8>,
+    pub buf: Ring,
     pub capacity: usize,
     /// Descriptors open on the read end, across every task.
     pub readers: u32,
@@ -34,7 +34,7 @@ pub(crate) struct Pipe {
 impl Pipe {
     pub(crate) fn new(capacity: usize) -> Pipe {
         Pipe {
-            buf: VecDeque::new(),
+            buf: Ring::default(),
             capacity,
             readers: 1,
             writers: 1,
@@ -49,17 +49,7 @@ impl Pipe {
 
     /// Moves bytes from the buffer into `out`; returns how many.
     pub(crate) fn take_into(&mut self, out: &mut [u8]) -> usize {
-        let n = out.len().min(self.buf.len());
-        let (a, b) = self.buf.as_slices();
-        let from_a = n.min(a.len());
-        out[..from_a].copy_from_slice(&a[..from_a]);
-        out[from_a..n].copy_from_slice(&b[..n - from_a]);
-        self.buf.drain(..n);
-        if self.buf.is_empty() && self.buf.capacity() > 4 * PIPE_BUF {
-            // Give a burst's memory back once the pipe is drained.
-            self.buf = VecDeque::new();
-        }
-        n
+        self.buf.pop_into(out)
     }
 
     /// How many bytes of a write of `len` bytes, `done` of which are already
@@ -80,7 +70,80 @@ impl Pipe {
     /// Appends bytes; caller checked `room_for`.
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         debug_assert!(bytes.len() <= self.free());
-        self.buf.extend(bytes);
+        self.buf.push(bytes, self.capacity);
+    }
+}
+
+/// The bytes a pipe holds: a ring over memory that grows (doubling) up to
+/// the pipe's capacity as bytes come, so a pipe that carries little holds
+/// little (a new pipe, none).
+#[derive(Default)]
+pub(crate) struct Ring {
+    data: Box<[u8]>,
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    /// The least memory a ring takes once it holds a byte.
+    const MIN: usize = 64;
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `bytes`; the caller keeps the total within `capacity`.
+    fn push(&mut self, bytes: &[u8], capacity: usize) {
+        let n = bytes.len();
+        if self.len + n > self.data.len() {
+            let size = (self.data.len() * 2)
+                .max(self.len + n)
+                .max(Ring::MIN)
+                .min(capacity.max(self.len + n));
+            let mut data = vec![0u8; size].into_boxed_slice();
+            let held = self.pop_into(&mut data);
+            self.data = data;
+            self.head = 0;
+            self.len = held;
+        }
+        let size = self.data.len();
+        let tail = wrap(self.head + self.len, size);
+        let first = n.min(size - tail);
+        self.data[tail..tail + first].copy_from_slice(&bytes[..first]);
+        self.data[..n - first].copy_from_slice(&bytes[first..]);
+        self.len += n;
+    }
+
+    /// Moves up to `out.len()` bytes, oldest first, into `out`.
+    fn pop_into(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.len);
+        if n == 0 {
+            return 0;
+        }
+        let size = self.data.len();
+        let first = n.min(size - self.head);
+        out[..first].copy_from_slice(&self.data[self.head..self.head + first]);
+        out[first..n].copy_from_slice(&self.data[..n - first]);
+        self.head = wrap(self.head + n, size);
+        self.len -= n;
+        if self.len == 0 {
+            self.head = 0;
+        }
+        n
+    }
+}
+
+/// `at % size` for `at < 2 * size`, without a division.
+#[inline]
+fn wrap(at: usize, size: usize) -> usize {
+    if at >= size {
+        at - size
+    } else {
+        at
     }
 }
 
@@ -331,6 +394,21 @@ mod tests {
         let mut rest = [0u8; 16];
         assert_eq!(p.take_into(&mut rest), 8);
         assert_eq!(&rest[..8], b"efghijkl");
+    }
+
+    #[test]
+    fn ring_grows_while_wrapped_and_keeps_order() {
+        let mut p = Pipe::new(1 << 20);
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        p.put(&bytes[..40]);
+        let mut out = vec![0u8; 300];
+        assert_eq!(p.take_into(&mut out[..30]), 30);
+        // 10 held at offset 30 of a 64-byte ring; 60 more wrap, then grow.
+        p.put(&bytes[40..100]);
+        p.put(&bytes[100..300]);
+        assert_eq!(p.take_into(&mut out[30..]), 270);
+        assert_eq!(out, bytes);
+        assert!(p.buf.is_empty());
     }
 
     #[test]
