@@ -98,9 +98,15 @@ impl FdTable {
     pub(crate) fn set(&mut self, fd: Fd, object: Object) -> Option<Object> {
         let i = fd.0 as usize;
         if i >= self.slots().len() {
-            let mut grown = self.slots().to_vec();
-            grown.resize(i + 1, None);
-            *self = FdTable::Heap(grown);
+            match self {
+                // Within the Vec's capacity: no allocation.
+                FdTable::Heap(v) => v.resize(i + 1, None),
+                FdTable::Inline(a) => {
+                    let mut grown = a.to_vec();
+                    grown.resize(i + 1, None);
+                    *self = FdTable::Heap(grown);
+                }
+            }
         }
         self.slots_mut()[i].replace(object)
     }
