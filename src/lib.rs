@@ -5,6 +5,49 @@
 use kernel::{BootError, Config, ConsoleSpec, Kernel};
 use syscalls::{Command, Program};
 
+/// The workloads of `coos bench` (`shared/BENCHMARKS.md`), each with what it
+/// runs, for `coos bench --help`: the list of `bench --help`, which
+/// `tests/bench_cli.rs` holds it to.
+pub const BENCH_WORKLOADS: &[(&str, &str)] = &[
+    (
+        "spawn",
+        "one parent spawns N children that exit at once, then waits for all [N: 1,000,000]",
+    ),
+    ("yield", "1,000 tasks each yield N/1,000 times [N: 10,000,000]"),
+    (
+        "pingpong",
+        "two tasks bounce a 1-byte message over two pipes, N round trips [N: 1,000,000]",
+    ),
+    (
+        "ring",
+        "1,000 tasks in a ring of pipes pass an 8-byte token N hops [N: 1,000,000]",
+    ),
+    (
+        "skynet",
+        "a 10-ary tree of tasks with N leaves (a power of 10) sums their numbers over pipes [N: 1,000,000]",
+    ),
+    (
+        "sleep",
+        "N tasks sleep 0..100 ms each; reports lateness percentiles [N: 100,000]",
+    ),
+    ("pipe", "N bytes through a pipe in 64 KiB writes [N: 4 GiB]"),
+    (
+        "idle",
+        "N tasks blocked reading one pipe; reports bytes per task [N: 1,000,000]",
+    ),
+];
+
+/// The kernel `coos bench` boots: room for every workload at its default N.
+/// skynet at N = 1,000,000 has its 1,111,111 tree tasks alive at once, plus
+/// the parent, init and the zombies not yet reaped; the default limit
+/// (`Config::default().max_tasks`, 2^20) stops it with `EAGAIN`.
+pub fn bench_config() -> Config {
+    Config {
+        max_tasks: 4 * 1024 * 1024,
+        ..Config::default()
+    }
+}
+
 /// Every program coos carries: `programs/` and the shell's `sh`.
 pub fn registry() -> Vec<Program> {
     let mut all = programs::registry();

@@ -9,6 +9,7 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
 use kernel::{Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Message};
 use nix::sys::termios::{tcgetattr, tcsetattr, SetArg};
@@ -38,14 +39,51 @@ struct Cli {
 enum Cmd {
     /// Run PROGRAM as init's child with this terminal as its console; exit with its status
     Run {
-        /// The program (see `coos programs`)
-        program: String,
-        /// Its arguments
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The program (see `coos programs`), then its arguments: all that
+        /// follows PROGRAM is the program's, `--help` included
+        #[arg(
+            value_name = "PROGRAM",
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        argv: Vec<String>,
     },
     /// List the programs coos carries, with what each does
     Programs,
+    /// Run a benchmark workload (shared/BENCHMARKS.md) and print its result line
+    #[command(
+        long_about = "Run a benchmark workload (shared/BENCHMARKS.md) and print its result line:\n\n  \
+                      bench=W n=N elapsed_ms=F ns_per_op=F peak_rss_kb=K check=C cpus=1 [extra=V ...]\n\n\
+                      The same as `coos run bench WORKLOAD [--n N]`, on a kernel with room for \
+                      4 Mi tasks. Build with --release before reading the figures."
+    )]
+    Bench {
+        /// The workload
+        #[arg(value_parser = workloads())]
+        workload: String,
+        /// The size of the run: children, yields, round trips, hops, leaves, sleepers,
+        /// bytes or idle tasks (`_` may group digits)
+        #[arg(short, long, value_name = "N", value_parser = parse_n)]
+        n: Option<u64>,
+    },
+}
+
+/// `coos bench`'s workloads for clap, each with its help line.
+fn workloads() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        coos::BENCH_WORKLOADS
+            .iter()
+            .map(|&(name, about)| PossibleValue::new(name).help(about)),
+    )
+}
+
+/// A positive count, digits perhaps grouped with `_` (`1_000_000`).
+fn parse_n(text: &str) -> Result<u64, String> {
+    match text.replace('_', "").parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a positive whole number, not '{text}'")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -57,12 +95,21 @@ fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Some(Cmd::Run { program, args }) => {
+        Some(Cmd::Run { argv }) => {
+            // clap requires PROGRAM: argv is never empty.
+            let program = argv[0].as_str();
             if !coos::registry().iter().any(|p| p.name == program) {
                 eprintln!("coos: {program}: no such program (`coos programs` lists them)");
                 return ExitCode::from(127);
             }
-            std::iter::once(program).chain(args).collect::<Vec<_>>()
+            argv
+        }
+        Some(Cmd::Bench { workload, n }) => {
+            let mut argv = vec!["bench".to_string(), workload];
+            if let Some(n) = n {
+                argv.extend(["--n".to_string(), n.to_string()]);
+            }
+            return ExitCode::from(run(coos::bench_config(), &argv));
         }
         None if io::stdin().is_terminal() && io::stdout().is_terminal() => {
             let history = match (cli.no_history, cli.history) {
@@ -74,7 +121,7 @@ fn main() -> ExitCode {
         }
         None => vec!["sh".to_string()],
     };
-    ExitCode::from(run(&argv))
+    ExitCode::from(run(Config::default(), &argv))
 }
 
 /// Runs `sh` at this terminal, its console fed by the line editor; returns
@@ -88,7 +135,7 @@ fn interactive(history: Option<PathBuf>) -> u8 {
         Ok(term) => term,
         Err(e) => {
             eprintln!("coos: cannot set up line editing ({e}); reading plain lines");
-            return run(&["sh".to_string()]);
+            return run(Config::default(), &["sh".to_string()]);
         }
     };
     // The editor thread may be stopped in raw mode (a line still asked for
@@ -134,11 +181,11 @@ fn interactive(history: Option<PathBuf>) -> u8 {
     status
 }
 
-/// Boots a kernel on the host's stdio, runs `argv`, returns its status. The
-/// kernel is dropped before returning, which gives the host's stdio back
-/// their original flags.
-fn run(argv: &[String]) -> u8 {
-    let mut kernel = match coos::boot(Config::default(), ConsoleSpec::host(), argv) {
+/// Boots a kernel with `config` on the host's stdio, runs `argv`, returns
+/// its status. The kernel is dropped before returning, which gives the
+/// host's stdio back their original flags.
+fn run(config: Config, argv: &[String]) -> u8 {
+    let mut kernel = match coos::boot(config, ConsoleSpec::host(), argv) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("{e}");

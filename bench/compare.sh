@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Runs the workloads of shared/BENCHMARKS.md on coos and on the tokio peer
+# (shared/peers/tokio), pair by pair on the same machine, and prints for
+# each the median of both, the ratio coos/tokio, and issue 4's target.
+#
+#   bench/compare.sh [-r ROUNDS] [-w WORKLOAD] [-n N]
+#
+# Each round runs every workload once on coos, then at once on tokio, so
+# that a change in the machine's load touches both alike. Every result line
+# goes to target/bench/compare-DATE.log as well.
+set -euo pipefail
+
+WORKLOADS=(spawn yield pingpong ring skynet sleep pipe idle)
+
+usage() {
+    cat <<USAGE
+Usage: bench/compare.sh [-r ROUNDS] [-w WORKLOAD] [-n N]
+Run the benchmark workloads on coos and on tokio, alternating, and print
+medians, ratios (coos/tokio) and issue 4's targets.
+
+  -r ROUNDS    runs of each workload on each side (default 5)
+  -w WORKLOAD  run only this one: ${WORKLOADS[*]}
+  -n N         the size of every run (default: each workload's own)
+  -h           show this help
+USAGE
+}
+
+die() {
+    echo "compare.sh: $*" >&2
+    exit 1
+}
+
+rounds=5
+only=""
+size=""
+while getopts ":r:w:n:h" opt; do
+    case $opt in
+        r) rounds=$OPTARG ;;
+        w) only=$OPTARG ;;
+        n) size=$OPTARG ;;
+        h) usage; exit 0 ;;
+        :) usage >&2; die "-$OPTARG needs a value" ;;
+        *) usage >&2; die "unknown option -$OPTARG" ;;
+    esac
+done
+shift $((OPTIND - 1))
+[[ $# -eq 0 ]] || { usage >&2; die "unexpected argument '$1'"; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive number of rounds, not '$rounds'"
+[[ -z $size || $size =~ ^[1-9][0-9_]*$ ]] || die "-n wants a positive number, not '$size'"
+if [[ -n $only ]]; then
+    [[ " ${WORKLOADS[*]} " == *" $only "* ]] || die "unknown workload '$only' (one of: ${WORKLOADS[*]})"
+    WORKLOADS=("$only")
+fi
+
+# The repository's root; shared/ sits beside it.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+peer_manifest=../shared/peers/tokio/Cargo.toml
+[[ -f $peer_manifest ]] || die "no tokio peer at $peer_manifest (shared/ must be next to the repository)"
+
+echo "== building coos and the tokio peer" >&2
+cargo build --release --quiet || die "cargo build --release failed"
+CARGO_TARGET_DIR=target/peers cargo build --release --quiet --manifest-path "$peer_manifest" ||
+    die "building the tokio peer failed"
+coos=target/release/coos
+tokio=target/peers/release/tokio-bench
+
+mkdir -p target/bench
+log=target/bench/compare-$(date +%Y%m%d-%H%M%S).log
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# run SIDE WORKLOAD COMMAND...: runs one benchmark, checks that it gave a
+# result line, and records "workload side line" in $results.
+run() {
+    local side=$1 workload=$2 out err status line
+    shift 2
+    err=$(mktemp)
+    status=0
+    out=$("$@" 2>"$err") || status=$?
+    line=$(grep '^bench=' <<<"$out" | tail -n 1 || true)
+    if [[ $status -ne 0 || -z $line || $line != *" check="* ]]; then
+        echo "compare.sh: '$*' failed (exit status $status)" >&2
+        [[ -n $out ]] && echo "  stdout: $out" >&2
+        sed 's/^/  stderr: /' "$err" >&2
+        rm -f "$err"
+        exit 1
+    fi
+    rm -f "$err"
+    echo "$side $line" >>"$log"
+    echo "$workload $side $line" >>"$results"
+    printf '   %-12s %s\n' "$side" "$line" >&2
+}
+
+{
+    echo "# compare.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$rounds"
+    echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "# cpu: $(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cpus; load:$(uptime | sed 's/.*load average://')"
+} >"$log"
+
+nargs=()
+[[ -n $size ]] && nargs=(--n "$size")
+for ((round = 1; round <= rounds; round++)); do
+    echo "== round $round of $rounds" >&2
+    for w in "${WORKLOADS[@]}"; do
+        run coos "$w" "$coos" bench "$w" "${nargs[@]}"
+        if [[ $w == pingpong ]]; then
+            run tokio-duplex "$w" "$tokio" pingpong-duplex "${nargs[@]}"
+            run tokio-mpsc "$w" "$tokio" pingpong "${nargs[@]}"
+        else
+            run tokio "$w" "$tokio" "$w" "${nargs[@]}"
+        fi
+    done
+done
+
+echo >&2
+head -n 3 "$log" | sed 's/^# //'
+echo "medians of $rounds runs each; ratio = coos median / tokio median"
+echo
+# The table. Each row: workload, the metric it is judged by, both medians,
+# the ratio, issue 4's target and whether coos meets it.
+awk -v order="${WORKLOADS[*]}" '
+    function field(line, key,    i, n, kv) {
+        n = split(line, kv, " ")
+        for (i = 1; i <= n; i++)
+            if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
+        return ""
+    }
+    function median(key,    n, i, j, t, v) {
+        n = count[key]
+        for (i = 1; i <= n; i++) v[i] = vals[key, i] + 0
+        for (i = 2; i <= n; i++)                # insertion sort: n is small
+            for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    function num(x) { return x >= 100 ? sprintf("%.0f", x) : x >= 1 ? sprintf("%.2f", x) : sprintf("%.3f", x) }
+    BEGIN {
+        metric["spawn"] = "ns_per_op";   target["spawn"] = "<=0.5x"
+        metric["yield"] = "ns_per_op";   target["yield"] = "<=0.6x"
+        metric["pingpong"] = "ns_per_op"; target["pingpong"] = "<=0.45x"
+        metric["ring"] = "ns_per_op";    target["ring"] = "<=0.6x"
+        metric["skynet"] = "elapsed_ms"; target["skynet"] = "<=0.25x"
+        metric["sleep"] = "late_p99_us"; target["sleep"] = "<=1000us"
+        metric["pipe"] = "gb_per_s";     target["pipe"] = ">=1.0x"
+        metric["idle"] = "bytes_per_task"; target["idle"] = "<=0.6x"
+    }
+    {
+        w = $1; side = $2; line = substr($0, length($1) + length($2) + 3)
+        v = field(line, metric[w])
+        if (v == "") { print "compare.sh: no " metric[w] "= in: " line > "/dev/stderr"; bad = 1; next }
+        k = w SUBSEP side
+        vals[k, ++count[k]] = v
+        c = field(line, "check")
+        if ((w SUBSEP "check") in checks && checks[w, "check"] != c) {
+            print "compare.sh: " w ": check=" c " (" side ") differs from check=" checks[w, "check"] > "/dev/stderr"; bad = 1
+        }
+        checks[w, "check"] = c
+    }
+    END {
+        fmt = "%-17s %-15s %12s %12s %8s %9s  %s\n"
+        printf fmt, "workload", "metric", "coos", "tokio", "ratio", "target", "met?"
+        n = split(order, ws, " ")
+        for (i = 1; i <= n; i++) {
+            w = ws[i]
+            peers = w == "pingpong" ? "tokio-duplex tokio-mpsc" : "tokio"
+            np = split(peers, ps, " ")
+            for (j = 1; j <= np; j++) {
+                c = median(w SUBSEP "coos"); t = median(w SUBSEP ps[j])
+                ratio = t > 0 ? c / t : -1
+                name = w (ps[j] == "tokio-duplex" ? " (duplex)" : ps[j] == "tokio-mpsc" ? " (mpsc)" : "")
+                goal = j == 1 ? target[w] : "-"
+                met = "-"
+                if (j == 1) {
+                    if (w == "sleep") met = c <= 1000 ? "met" : "missed"
+                    else if (w == "pipe") met = ratio >= 1.0 ? "met" : "missed"
+                    else { split(target[w], lim, /[<=x]+/); met = ratio >= 0 && ratio <= lim[2] + 0 ? "met" : "missed" }
+                }
+                printf fmt, name, metric[w], num(c), num(t), ratio < 0 ? "-" : sprintf("%.2fx", ratio), goal, met
+            }
+        }
+        exit bad
+    }
+' "$results" || die "the results did not add up (see above)"
+echo
+echo "result lines: $log"
