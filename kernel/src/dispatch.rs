@@ -3,7 +3,7 @@
 //! calls a short `sys_*` handler that checks its arguments and calls the
 //! mechanism in `proc.rs`, `fd/` or `time.rs`.
 
-use syscalls::{Pid, ProgramInfo, Reply, SysResult, Syscall, Usage};
+use syscalls::{Errno, Pid, ProgramInfo, Reply, SysResult, Syscall, Usage};
 
 use crate::task::WaitOn;
 use crate::Kernel;
@@ -42,7 +42,16 @@ impl Kernel {
     pub(crate) fn dispatch(&mut self, pid: Pid, call: Syscall) -> Outcome {
         use Outcome::Done;
         match call {
-            Syscall::Spawn(request) => Done(self.sys_spawn(pid, *request).map(Reply::Pid)),
+            Syscall::Spawn(request) => {
+                // SAFETY: the request lives in the caller's spawn future,
+                // alive and pinned while the call is in the kernel (the
+                // contract of `Sys::call`); only this line touches it.
+                let request = unsafe { request.as_mut() }.and_then(Option::take);
+                Done(match request {
+                    Some(request) => self.sys_spawn(pid, request).map(Reply::Pid),
+                    None => Err(Errno::EINVAL),
+                })
+            }
             Syscall::Exit(code) => {
                 self.exit_task(pid, code);
                 Outcome::Gone

@@ -17,11 +17,15 @@ pub enum Syscall {
     /// named there are shared, not copied: both see one pipe end).
     /// Replies `Reply::Pid(child)`.
     ///
+    /// The request stays in the caller (the kernel takes it out of the
+    /// `Option` while it handles the call), so a spawn allocates no request.
+    ///
     /// # Errors
     /// `ENOENT` no program by that name; `EBADF` a parent fd in the map is
     /// not open; `EINVAL` a child fd is out of range; `EAGAIN` the task
-    /// table is full; `ESRCH` the group to join does not exist.
-    Spawn(Box<SpawnRequest>),
+    /// table is full; `ESRCH` the group to join does not exist; `EINVAL` the
+    /// request was already taken.
+    Spawn(*mut Option<SpawnRequest>),
     /// End the calling task with this status. Never replies.
     Exit(ExitCode),
     /// Wait for a child to end and reap it: `pid: Some(p)` that child,
@@ -231,10 +235,7 @@ impl Syscall {
 impl fmt::Debug for Syscall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Syscall::Spawn(req) => match &req.image {
-                Image::Program(name) => write!(f, "spawn({name:?}, {:?})", req.args),
-                Image::Fn(_) => write!(f, "spawn_fn({:?})", req.args),
-            },
+            Syscall::Spawn(_) => f.write_str("spawn(..)"),
             Syscall::Exit(code) => write!(f, "exit({code})"),
             Syscall::Wait { pid, hang } => {
                 let call = if *hang { "wait" } else { "try_wait" };

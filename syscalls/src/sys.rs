@@ -192,7 +192,10 @@ impl Sys {
     /// # Errors
     /// See [`Syscall::Spawn`].
     pub async fn spawn_request(&self, request: SpawnRequest) -> SysResult<Pid> {
-        match self.trap_call(Syscall::Spawn(Box::new(request))).await? {
+        let mut request = Some(request);
+        // The request lives in this future, which stays put (pinned) while
+        // the call is in the kernel: the kernel takes it out of the Option.
+        match self.trap_call(Syscall::Spawn(&mut request)).await? {
             Reply::Pid(pid) => Ok(pid),
             other => unexpected("spawn", Ok(other)),
         }
