@@ -23,23 +23,39 @@ use crate::types::{
 pub type SysResult<T> = Result<T, Errno>;
 
 /// What the trap slot holds.
-#[derive(Default)]
-enum Slot {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
     /// Nothing: between calls.
-    #[default]
     Empty,
     /// A call the running task just made; the kernel takes it after the poll.
-    Request(Syscall),
+    Request,
     /// The kernel's answer, put there just before it polls the task.
-    Reply(SysResult<Reply>),
+    Reply,
 }
 
 /// The trap slot: one per kernel, shared by every task's `Sys`. Like a CPU's
 /// trap, it needs no identity: a call belongs to the task being polled.
 /// Only the kernel's thread touches it (`Sys` is neither `Send` nor `Sync`).
-#[derive(Default)]
+///
+/// What it holds is a flag of its own, apart from the request and the
+/// reply: checking the slot then reads a byte, not a whole request, and a
+/// whole request or reply is read only after it was written whole (the
+/// processor forwards such a store to the load; a load spanning a
+/// tag-sized store stalls it, on every call).
 pub struct Trap {
-    slot: Cell<Slot>,
+    holds: Cell<Holds>,
+    request: Cell<Option<Syscall>>,
+    reply: Cell<Option<SysResult<Reply>>>,
+}
+
+impl Default for Trap {
+    fn default() -> Trap {
+        Trap {
+            holds: Cell::new(Holds::Empty),
+            request: Cell::new(None),
+            reply: Cell::new(None),
+        }
+    }
 }
 
 impl Trap {
@@ -50,21 +66,28 @@ impl Trap {
 
     /// Kernel side: the request the task just polled left, if any.
     pub fn take_request(&self) -> Option<Syscall> {
-        match self.slot.take() {
-            Slot::Request(call) => Some(call),
-            _ => None,
+        if self.holds.get() != Holds::Request {
+            return None;
         }
+        self.holds.set(Holds::Empty);
+        self.request.take()
     }
 
     /// Kernel side: hand `reply` to the task about to be polled.
     pub fn put_reply(&self, reply: SysResult<Reply>) {
-        self.slot.set(Slot::Reply(reply));
+        self.clear();
+        self.reply.set(Some(reply));
+        self.holds.set(Holds::Reply);
     }
 
     /// Kernel side: forget whatever the slot holds (a reply nobody took, a
     /// request from a task that was not the one polled).
     pub fn clear(&self) {
-        self.slot.set(Slot::Empty);
+        match self.holds.replace(Holds::Empty) {
+            Holds::Empty => {}
+            Holds::Request => drop(self.request.take()),
+            Holds::Reply => drop(self.reply.take()),
+        }
     }
 }
 
@@ -80,32 +103,28 @@ impl Future for TrapCall<'_> {
     type Output = SysResult<Reply>;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let trap = self.trap;
         if let Some(request) = self.request.take() {
-            return match self.trap.slot.take() {
-                Slot::Empty => {
-                    self.trap.slot.set(Slot::Request(request));
-                    self.trapped = true;
-                    Poll::Pending
-                }
+            if trap.holds.get() != Holds::Empty {
                 // Another call of this task is in flight: one at a time.
-                other => {
-                    self.trap.slot.set(other);
-                    Poll::Ready(Err(Errno::EBUSY))
-                }
-            };
+                return Poll::Ready(Err(Errno::EBUSY));
+            }
+            trap.request.set(Some(request));
+            trap.holds.set(Holds::Request);
+            self.trapped = true;
+            return Poll::Pending;
         }
         if !self.trapped {
             return Poll::Ready(Err(Errno::EINVAL));
         }
-        match self.trap.slot.take() {
-            Slot::Reply(reply) => {
-                self.trapped = false;
-                Poll::Ready(reply)
-            }
-            other => {
-                self.trap.slot.set(other);
-                Poll::Pending
-            }
+        if trap.holds.get() != Holds::Reply {
+            return Poll::Pending;
+        }
+        trap.holds.set(Holds::Empty);
+        self.trapped = false;
+        match trap.reply.take() {
+            Some(reply) => Poll::Ready(reply),
+            None => unreachable!("the slot said it holds a reply"),
         }
     }
 }
@@ -116,7 +135,7 @@ impl Drop for TrapCall<'_> {
         // its buffers die with it. The task then returns Pending with no
         // request, and the kernel ends it.
         if self.trapped {
-            self.trap.slot.take();
+            self.trap.clear();
         }
     }
 }
