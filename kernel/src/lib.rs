@@ -112,6 +112,8 @@ pub struct Kernel {
     timers: Timers,
     clock: Clock,
     cpu_clock: CpuClock,
+    /// The task that ran last: (slot, pid, CPU clock when it started).
+    charging: Option<(usize, Pid, u64)>,
     pipes: Vec<Option<Pipe>>,
     free_pipes: Vec<u32>,
     console: Console,
@@ -143,6 +145,7 @@ impl Kernel {
         Ok(Kernel {
             clock: Clock::new(config.clock),
             cpu_clock: CpuClock::new(),
+            charging: None,
             programs: programs.iter().map(|p| (p.name, *p)).collect(),
             program_list: programs,
             trap: Rc::new(Trap::new()),

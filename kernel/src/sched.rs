@@ -59,6 +59,9 @@ impl Kernel {
         let Some(slot) = self.tasks.slot_of_pid(pid) else {
             return; // A stale pid: the task was reaped.
         };
+        let started = ticks();
+        self.charge_running(started);
+        self.charging = Some((slot, pid, started));
         let task = self.tasks.at(slot);
         let mut reply = match std::mem::replace(&mut task.state, RunState::Running) {
             RunState::Ready(reply) => reply,
@@ -89,7 +92,6 @@ impl Kernel {
         task.scheduled += 1;
         let mut future = task.future.take().expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
-        let started = ticks();
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
@@ -120,17 +122,14 @@ impl Kernel {
                                 continue;
                             }
                             Outcome::Done(r) => {
-                                task.cpu += ticks().wrapping_sub(started);
                                 task.state = RunState::Ready(Some(r));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Yield => {
-                                task.cpu += ticks().wrapping_sub(started);
                                 task.state = RunState::Ready(Some(Ok(Reply::Unit)));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Block(on) => {
-                                task.cpu += ticks().wrapping_sub(started);
                                 self.block(pid, on);
                             }
                             Outcome::Gone => {}
@@ -140,7 +139,6 @@ impl Kernel {
                     None => "returned Pending without a system call (a program must only await coos system calls)".to_string(),
                 },
                 Ok(Poll::Ready(code)) => {
-                    self.tasks.at(slot).cpu += ticks().wrapping_sub(started);
                     self.drop_coroutine(pid, future);
                     self.exit_task(pid, code);
                     return;
@@ -148,13 +146,23 @@ impl Kernel {
                 Err(message) => format!("panicked: {message}"),
             };
             self.trap.clear();
-            let task = self.tasks.at(slot);
-            task.cpu += ticks().wrapping_sub(started);
-            let name = task.name().to_string();
+            let name = self.tasks.at(slot).name().to_string();
             self.kernel_message(&format!("coos: pid {pid} ({name}): {fault}\n"));
             self.drop_coroutine(pid, future);
             self.exit_task(pid, 101);
             return;
+        }
+    }
+
+    /// Charges the task that ran last with the CPU time up to `now`. The
+    /// clock is read once per switch: the end of one task's turn is the
+    /// start of the next one's (the kernel's own work between them goes to
+    /// the task before), and once before the kernel sleeps in the poller.
+    pub(crate) fn charge_running(&mut self, now: u64) {
+        if let Some((slot, pid, since)) = self.charging.take() {
+            if let Some(task) = self.tasks.at_if(slot, pid) {
+                task.cpu += now.wrapping_sub(since);
+            }
         }
     }
 
@@ -265,6 +273,8 @@ impl Kernel {
         };
         let must_poll = self.host_waiters() > 0 || timeout != Some(Duration::ZERO);
         if must_poll {
+            // Time asleep in the poller is nobody's.
+            self.charge_running(ticks());
             for token in self.poller.wait(timeout) {
                 if token == WAKE_TOKEN {
                     self.inbox.acknowledge();
