@@ -14,7 +14,7 @@ mod types;
 
 pub use call::{Image, Reply, SpawnRequest, Syscall};
 pub use errno::Errno;
-pub use sys::{Call, Command, Sys, SysResult, Trap};
+pub use sys::{Command, Sys, SysResult, Trap};
 pub use types::{
     ExitCode, Fd, FdMap, Main, PGroup, Pid, Program, ProgramInfo, Signal, TaskFuture, TaskInfo,
     TaskState, Usage, PIPE_BUF,

@@ -140,20 +140,20 @@ impl Drop for TrapCall<'_> {
     }
 }
 
-/// The future of a system call whose reply becomes a `T` (a
-/// `SysResult<_>`, or `()` for `yield_now`): what the hot
-/// calls (`read`, `write`, `yield_now`) return, one small state machine
-/// instead of an `async fn` around another.
+/// The future of a system call whose reply `unpack` turns into the
+/// caller's type: what the hot calls (`read`, `write`, `yield_now`) return,
+/// one small state machine instead of an `async fn` around another, with
+/// the unpacking inlined.
 #[must_use = "a system call does nothing until awaited"]
-pub struct Call<'a, T> {
+struct Call<'a, F> {
     trap: TrapCall<'a>,
-    unpack: fn(SysResult<Reply>) -> T,
+    unpack: F,
     /// The buffer a read or write lends the kernel stays borrowed.
     _buf: PhantomData<&'a mut [u8]>,
 }
 
-impl<'a, T> Call<'a, T> {
-    fn new(trap: TrapCall<'a>, unpack: fn(SysResult<Reply>) -> T) -> Call<'a, T> {
+impl<'a, F> Call<'a, F> {
+    fn new(trap: TrapCall<'a>, unpack: F) -> Call<'a, F> {
         Call {
             trap,
             unpack,
@@ -162,10 +162,11 @@ impl<'a, T> Call<'a, T> {
     }
 }
 
-impl<T> Future for Call<'_, T> {
+impl<T, F: FnMut(SysResult<Reply>) -> T + Unpin> Future for Call<'_, F> {
     type Output = T;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match Pin::new(&mut self.trap).poll(cx) {
             Poll::Ready(reply) => Poll::Ready((self.unpack)(reply)),
             Poll::Pending => Poll::Pending,
@@ -436,7 +437,7 @@ impl Sys {
     /// sys.yield_now().await;
     /// # }
     /// ```
-    pub fn yield_now(&self) -> Call<'_, ()> {
+    pub fn yield_now(&self) -> impl Future<Output = ()> + '_ {
         Call::new(self.trap_call(Syscall::Yield), |_| ())
     }
 
@@ -483,7 +484,11 @@ impl Sys {
     ///
     /// # Errors
     /// `EBADF` fd not open for reading.
-    pub fn read<'a>(&'a self, fd: Fd, buf: &'a mut [u8]) -> Call<'a, SysResult<usize>> {
+    pub fn read<'a>(
+        &'a self,
+        fd: Fd,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = SysResult<usize>> + 'a {
         // The kernel may write into `buf` while this future is pending: the
         // returned future keeps it borrowed, and a future dropped before its
         // call reached the kernel withdraws the call (see `TrapCall::drop`).
@@ -506,7 +511,11 @@ impl Sys {
     ///
     /// # Errors
     /// `EBADF` fd not open for writing; `EPIPE` no reader left.
-    pub fn write<'a>(&'a self, fd: Fd, buf: &'a [u8]) -> Call<'a, SysResult<usize>> {
+    pub fn write<'a>(
+        &'a self,
+        fd: Fd,
+        buf: &'a [u8],
+    ) -> impl Future<Output = SysResult<usize>> + 'a {
         let call = Syscall::Write {
             fd,
             buf: buf.as_ptr(),
