@@ -299,15 +299,12 @@ impl Sys {
     ///
     /// # Errors
     /// `ECHILD` it is not the caller's child.
-    pub async fn wait(&self, pid: Pid) -> SysResult<(Pid, ExitCode)> {
-        waited(
-            self.trap_call(Syscall::Wait {
-                pid: Some(pid),
-                hang: true,
-            })
-            .await,
-        )?
-        .ok_or(Errno::ECHILD)
+    pub fn wait(&self, pid: Pid) -> impl Future<Output = SysResult<(Pid, ExitCode)>> + '_ {
+        let call = Syscall::Wait {
+            pid: Some(pid),
+            hang: true,
+        };
+        Call::new(self.trap_call(call), |r| waited(r)?.ok_or(Errno::ECHILD))
     }
 
     /// Waits for any child to end and reaps it: `(pid, status)`.
@@ -320,15 +317,12 @@ impl Sys {
     ///
     /// # Errors
     /// `ECHILD` the caller has no children.
-    pub async fn wait_any(&self) -> SysResult<(Pid, ExitCode)> {
-        waited(
-            self.trap_call(Syscall::Wait {
-                pid: None,
-                hang: true,
-            })
-            .await,
-        )?
-        .ok_or(Errno::ECHILD)
+    pub fn wait_any(&self) -> impl Future<Output = SysResult<(Pid, ExitCode)>> + '_ {
+        let call = Syscall::Wait {
+            pid: None,
+            hang: true,
+        };
+        Call::new(self.trap_call(call), |r| waited(r)?.ok_or(Errno::ECHILD))
     }
 
     /// Reaps a child that has already ended, without blocking: `None` when
@@ -342,8 +336,11 @@ impl Sys {
     ///
     /// # Errors
     /// `ECHILD` the caller has no such child (or none at all).
-    pub async fn try_wait(&self, pid: Option<Pid>) -> SysResult<Option<(Pid, ExitCode)>> {
-        waited(self.trap_call(Syscall::Wait { pid, hang: false }).await)
+    pub fn try_wait(
+        &self,
+        pid: Option<Pid>,
+    ) -> impl Future<Output = SysResult<Option<(Pid, ExitCode)>>> + '_ {
+        Call::new(self.trap_call(Syscall::Wait { pid, hang: false }), waited)
     }
 
     /// Sends `signal` to `pid`, which ends with status `128 + signal`.
@@ -381,11 +378,11 @@ impl Sys {
     /// let me = sys.getpid().await;
     /// # }
     /// ```
-    pub async fn getpid(&self) -> Pid {
-        match self.trap_call(Syscall::GetPid).await {
+    pub fn getpid(&self) -> impl Future<Output = Pid> + '_ {
+        Call::new(self.trap_call(Syscall::GetPid), |r| match r {
             Ok(Reply::Pid(pid)) => pid,
             other => unexpected("getpid", other),
-        }
+        })
     }
 
     /// The caller's parent's pid.
@@ -412,8 +409,8 @@ impl Sys {
     ///
     /// # Errors
     /// `ETIMEDOUT` never for a plain sleep; kept for deadlines set around it.
-    pub async fn sleep(&self, duration: Duration) -> SysResult<()> {
-        unit(self.trap_call(Syscall::Sleep(duration)).await)
+    pub fn sleep(&self, duration: Duration) -> impl Future<Output = SysResult<()>> + '_ {
+        Call::new(self.trap_call(Syscall::Sleep(duration)), unit)
     }
 
     /// The kernel's clock: time since boot.
@@ -423,11 +420,11 @@ impl Sys {
     /// let t0 = sys.now().await;
     /// # }
     /// ```
-    pub async fn now(&self) -> Duration {
-        match self.trap_call(Syscall::Now).await {
+    pub fn now(&self) -> impl Future<Output = Duration> + '_ {
+        Call::new(self.trap_call(Syscall::Now), |r| match r {
             Ok(Reply::Time(t)) => t,
             other => unexpected("now", other),
-        }
+        })
     }
 
     /// Lets every task that is ready run before the caller runs again.
@@ -603,8 +600,8 @@ impl Sys {
     ///
     /// # Errors
     /// `EBADF` fd not open.
-    pub async fn close(&self, fd: Fd) -> SysResult<()> {
-        unit(self.trap_call(Syscall::Close(fd)).await)
+    pub fn close(&self, fd: Fd) -> impl Future<Output = SysResult<()>> + '_ {
+        Call::new(self.trap_call(Syscall::Close(fd)), unit)
     }
 
     /// Makes `to` a copy of `from` (closing what `to` was).
