@@ -62,7 +62,7 @@ impl Kernel {
             Syscall::GetPid => Done(Ok(Reply::Pid(pid))),
             Syscall::GetPPid => Done(Ok(Reply::Pid(self.task(pid).ppid))),
             Syscall::Sleep(duration) => self.sys_sleep(pid, duration),
-            Syscall::Now => Done(Ok(Reply::Time(self.clock.now()))),
+            Syscall::Now => Done(Ok(Reply::Time(self.clock.now().as_nanos() as u64))),
             Syscall::Yield => Outcome::Yield,
             Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
             Syscall::Read { fd, buf, len } => self.sys_read(pid, fd, buf, len),
@@ -71,9 +71,9 @@ impl Kernel {
             Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
             Syscall::Open(path) => Done(self.sys_open(pid, &path)),
-            Syscall::Tasks => Done(Ok(Reply::Tasks(self.snapshot()))),
-            Syscall::Usage => Done(Ok(Reply::Usage(host_usage()))),
-            Syscall::Programs => Done(Ok(Reply::Programs(
+            Syscall::Tasks => Done(Ok(Reply::Tasks(Box::new(self.snapshot())))),
+            Syscall::Usage => Done(Ok(Reply::Usage(Box::new(host_usage())))),
+            Syscall::Programs => Done(Ok(Reply::Programs(Box::new(
                 self.program_list
                     .iter()
                     .map(|p| ProgramInfo {
@@ -81,7 +81,7 @@ impl Kernel {
                         about: p.about.to_string(),
                     })
                     .collect(),
-            ))),
+            )))),
             Syscall::IsTerminal(fd) => Done(self.sys_is_terminal(pid, fd)),
             Syscall::SetForeground(fd, group) => Done(self.sys_set_foreground(pid, fd, group)),
         }

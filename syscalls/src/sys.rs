@@ -422,7 +422,7 @@ impl Sys {
     /// ```
     pub fn now(&self) -> impl Future<Output = Duration> + '_ {
         Call::new(self.trap_call(Syscall::Now), |r| match r {
-            Ok(Reply::Time(t)) => t,
+            Ok(Reply::Time(ns)) => Duration::from_nanos(ns),
             other => unexpected("now", other),
         })
     }
@@ -656,7 +656,7 @@ impl Sys {
     /// ```
     pub async fn tasks(&self) -> Vec<TaskInfo> {
         match self.trap_call(Syscall::Tasks).await {
-            Ok(Reply::Tasks(tasks)) => tasks,
+            Ok(Reply::Tasks(tasks)) => *tasks,
             other => unexpected("tasks", other),
         }
     }
@@ -670,7 +670,7 @@ impl Sys {
     /// ```
     pub async fn usage(&self) -> Usage {
         match self.trap_call(Syscall::Usage).await {
-            Ok(Reply::Usage(u)) => u,
+            Ok(Reply::Usage(u)) => *u,
             other => unexpected("usage", other),
         }
     }
@@ -684,7 +684,7 @@ impl Sys {
     /// ```
     pub async fn programs(&self) -> Vec<ProgramInfo> {
         match self.trap_call(Syscall::Programs).await {
-            Ok(Reply::Programs(list)) => list,
+            Ok(Reply::Programs(list)) => *list,
             other => unexpected("programs", other),
         }
     }
@@ -874,5 +874,13 @@ fn waited(reply: SysResult<Reply>) -> SysResult<Option<(Pid, ExitCode)>> {
         Reply::Waited(pid, code) => Ok(Some((pid, code))),
         Reply::Unit => Ok(None),
         other => unexpected("wait", Ok(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reply_fits_in_two_registers() {
+        assert!(std::mem::size_of::<super::SysResult<super::Reply>>() <= 16);
     }
 }
