@@ -50,6 +50,24 @@ pub enum Errno {
 }
 
 impl Errno {
+    /// Every errno, in declaration order.
+    pub const ALL: [Errno; 14] = [
+        Errno::EBADF,
+        Errno::ESRCH,
+        Errno::ECHILD,
+        Errno::EPIPE,
+        Errno::EINVAL,
+        Errno::EMFILE,
+        Errno::EAGAIN,
+        Errno::EINTR,
+        Errno::ENOENT,
+        Errno::EPERM,
+        Errno::EBUSY,
+        Errno::ETIMEDOUT,
+        Errno::ENOTTY,
+        Errno::EIO,
+    ];
+
     /// The Unix name, `"EPIPE"`.
     pub fn name(self) -> &'static str {
         match self {
@@ -83,5 +101,8 @@ mod tests {
             assert!(!m.ends_with('.'));
         }
         assert_eq!(Errno::EPIPE.name(), "EPIPE");
+        for (i, e) in Errno::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "ALL is in declaration order");
+        }
     }
 }

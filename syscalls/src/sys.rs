@@ -37,15 +37,62 @@ enum Holds {
 /// trap, it needs no identity: a call belongs to the task being polled.
 /// Only the kernel's thread touches it (`Sys` is neither `Send` nor `Sync`).
 ///
-/// What it holds is a flag of its own, apart from the request and the
-/// reply: checking the slot then reads a byte, not a whole request, and a
-/// whole request or reply is read only after it was written whole (the
-/// processor forwards such a store to the load; a load spanning a
-/// tag-sized store stalls it, on every call).
+/// Every field is read with the width it was written with. A load that
+/// spans smaller stores (an enum written as a tag, or as tag and payload,
+/// then read whole) cannot be forwarded from them and stalls the
+/// processor; on the path every call takes, that was a third of a switch.
+/// So what the slot holds is a byte of its own, and a reply is a tag and a
+/// value, two words (the rare big answers are kept whole beside them).
 pub struct Trap {
     holds: Cell<Holds>,
     request: Cell<Option<Syscall>>,
-    reply: Cell<Option<SysResult<Reply>>>,
+    reply_tag: Cell<u64>,
+    reply_value: Cell<u64>,
+    reply_big: Cell<Option<SysResult<Reply>>>,
+}
+
+/// Reply tags; the errno of a failed call is `ERR + its index`.
+mod tag {
+    pub const UNIT: u64 = 0;
+    pub const SIZE: u64 = 1;
+    pub const PID: u64 = 2;
+    pub const FD: u64 = 3;
+    pub const WAITED: u64 = 4;
+    pub const PIPE: u64 = 5;
+    pub const TIME: u64 = 6;
+    pub const BOOL: u64 = 7;
+    pub const BIG: u64 = 8;
+    pub const ERR: u64 = 16;
+}
+
+/// A reply as (tag, value), or `None` for one kept whole.
+fn pack(reply: &SysResult<Reply>) -> Option<(u64, u64)> {
+    Some(match reply {
+        Ok(Reply::Unit) => (tag::UNIT, 0),
+        Ok(Reply::Size(n)) => (tag::SIZE, *n as u64),
+        Ok(Reply::Pid(pid)) => (tag::PID, u64::from(pid.0)),
+        Ok(Reply::Fd(fd)) => (tag::FD, u64::from(fd.0)),
+        Ok(Reply::Waited(pid, code)) => (tag::WAITED, u64::from(pid.0) << 8 | u64::from(*code)),
+        Ok(Reply::Pipe(r, w)) => (tag::PIPE, u64::from(r.0) << 32 | u64::from(w.0)),
+        Ok(Reply::Time(ns)) => (tag::TIME, *ns),
+        Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(*b)),
+        Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_)) => return None,
+        Err(e) => (tag::ERR + *e as u64, 0),
+    })
+}
+
+fn unpack(tag: u64, value: u64) -> SysResult<Reply> {
+    Ok(match tag {
+        tag::UNIT => Reply::Unit,
+        tag::SIZE => Reply::Size(value as usize),
+        tag::PID => Reply::Pid(Pid(value as u32)),
+        tag::FD => Reply::Fd(Fd(value as u32)),
+        tag::WAITED => Reply::Waited(Pid((value >> 8) as u32), value as u8),
+        tag::PIPE => Reply::Pipe(Fd((value >> 32) as u32), Fd(value as u32)),
+        tag::TIME => Reply::Time(value),
+        tag::BOOL => Reply::Bool(value != 0),
+        err => return Err(Errno::ALL[(err - tag::ERR) as usize]),
+    })
 }
 
 impl Default for Trap {
@@ -53,7 +100,9 @@ impl Default for Trap {
         Trap {
             holds: Cell::new(Holds::Empty),
             request: Cell::new(None),
-            reply: Cell::new(None),
+            reply_tag: Cell::new(tag::UNIT),
+            reply_value: Cell::new(0),
+            reply_big: Cell::new(None),
         }
     }
 }
@@ -76,8 +125,29 @@ impl Trap {
     /// Kernel side: hand `reply` to the task about to be polled.
     pub fn put_reply(&self, reply: SysResult<Reply>) {
         self.clear();
-        self.reply.set(Some(reply));
+        match pack(&reply) {
+            Some((tag, value)) => {
+                self.reply_tag.set(tag);
+                self.reply_value.set(value);
+            }
+            None => {
+                self.reply_tag.set(tag::BIG);
+                self.reply_big.set(Some(reply));
+            }
+        }
         self.holds.set(Holds::Reply);
+    }
+
+    /// Task side: takes the reply the kernel put.
+    fn take_reply(&self) -> SysResult<Reply> {
+        self.holds.set(Holds::Empty);
+        match self.reply_tag.get() {
+            tag::BIG => self
+                .reply_big
+                .take()
+                .unwrap_or_else(|| unreachable!("a big reply was put")),
+            tag => unpack(tag, self.reply_value.get()),
+        }
     }
 
     /// Kernel side: forget whatever the slot holds (a reply nobody took, a
@@ -86,7 +156,7 @@ impl Trap {
         match self.holds.replace(Holds::Empty) {
             Holds::Empty => {}
             Holds::Request => drop(self.request.take()),
-            Holds::Reply => drop(self.reply.take()),
+            Holds::Reply => drop(self.take_reply()),
         }
     }
 }
@@ -120,12 +190,8 @@ impl Future for TrapCall<'_> {
         if trap.holds.get() != Holds::Reply {
             return Poll::Pending;
         }
-        trap.holds.set(Holds::Empty);
         self.trapped = false;
-        match trap.reply.take() {
-            Some(reply) => Poll::Ready(reply),
-            None => unreachable!("the slot said it holds a reply"),
-        }
+        Poll::Ready(trap.take_reply())
     }
 }
 
@@ -879,6 +945,33 @@ fn waited(reply: SysResult<Reply>) -> SysResult<Option<(Pid, ExitCode)>> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reply_comes_back_as_it_was_put() {
+        let trap = Trap::new();
+        let replies = [
+            Ok(Reply::Unit),
+            Ok(Reply::Size(usize::MAX)),
+            Ok(Reply::Pid(Pid(u32::MAX))),
+            Ok(Reply::Fd(Fd(7))),
+            Ok(Reply::Waited(Pid(123_456), 255)),
+            Ok(Reply::Pipe(Fd(3), Fd(u32::MAX))),
+            Ok(Reply::Time(u64::MAX)),
+            Ok(Reply::Bool(true)),
+            Ok(Reply::Usage(Box::new(Usage {
+                rss_kb: 1,
+                peak_rss_kb: 2,
+            }))),
+            Err(Errno::EBADF),
+            Err(Errno::EIO),
+        ];
+        for reply in replies {
+            trap.put_reply(reply.clone());
+            assert_eq!(trap.take_reply(), reply);
+        }
+    }
+
     #[test]
     fn a_reply_fits_in_two_registers() {
         assert!(std::mem::size_of::<super::SysResult<super::Reply>>() <= 16);
