@@ -16,6 +16,13 @@ pub async fn error(sys: &Sys, name: &str, message: impl Display) {
     let _ = sys.eprint(&format!("{name}: {message}\n")).await;
 }
 
+/// A system call failed: prints `NAME: what: errno` and returns
+/// [`FAILURE`].
+pub async fn call_failed(sys: &Sys, name: &str, what: &str, errno: Errno) -> ExitCode {
+    error(sys, name, format_args!("{what}: {errno}")).await;
+    FAILURE
+}
+
 /// A write to standard output failed: prints `NAME: write error: ...` and
 /// returns [`FAILURE`].
 pub async fn write_error(sys: &Sys, name: &str, errno: Errno) -> ExitCode {

@@ -37,25 +37,20 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    let rounds = match args.operands.as_slice() {
-        [] => DEFAULT_ROUNDS,
-        [n] => match n.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => return SPEC.fail(&sys, format_args!("invalid number: '{n}'")).await,
-        },
-        [_, extra, ..] => {
-            return SPEC
-                .fail(&sys, format_args!("extra operand '{extra}'"))
-                .await
-        }
+    let rounds = match SPEC
+        .optional_number(&sys, &args.operands, DEFAULT_ROUNDS)
+        .await
+    {
+        Ok(n) => n,
+        Err(status) => return status,
     };
     let (ping_r, ping_w) = match sys.pipe().await {
         Ok(ends) => ends,
-        Err(errno) => return trouble(&sys, "pipe", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "pipe", errno).await,
     };
     let (pong_r, pong_w) = match sys.pipe().await {
         Ok(ends) => ends,
-        Err(errno) => return trouble(&sys, "pipe", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "pipe", errno).await,
     };
     let pong = Command::from_fn(pong)
         .name(SPEC.name)
@@ -72,7 +67,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     let _ = sys.close(pong_w).await;
     let pong = match pong {
         Ok(pid) => pid,
-        Err(errno) => return trouble(&sys, "cannot start pong", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "cannot start pong", errno).await,
     };
 
     let started = sys.now().await;
@@ -84,7 +79,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
 
     let mut status = match played {
         Ok(()) => 0,
-        Err(Missed::Call(what, errno)) => trouble(&sys, what, errno).await,
+        Err(Missed::Call(what, errno)) => fail::call_failed(&sys, SPEC.name, what, errno).await,
         Err(Missed::Reply(round)) => {
             fail::error(
                 &sys,
@@ -98,7 +93,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     match waited {
         Ok((_, 0)) => {}
         Ok((_, code)) => status = code,
-        Err(errno) => status = trouble(&sys, "wait", errno).await,
+        Err(errno) => status = fail::call_failed(&sys, SPEC.name, "wait", errno).await,
     }
     if status != 0 {
         return status;
@@ -107,12 +102,6 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(()) => 0,
         Err(errno) => fail::write_error(&sys, SPEC.name, errno).await,
     }
-}
-
-/// Reports `pingpong: what: errno`; status 1.
-async fn trouble(sys: &Sys, what: &str, errno: Errno) -> ExitCode {
-    fail::error(sys, SPEC.name, format_args!("{what}: {errno}")).await;
-    fail::FAILURE
 }
 
 /// How a game went wrong.
@@ -150,10 +139,10 @@ async fn pong(sys: Sys) -> ExitCode {
         match sys.read(Fd::STDIN, &mut ball).await {
             Ok(0) => return 0,
             Ok(_) => {}
-            Err(errno) => return trouble(&sys, "pong: read", errno).await,
+            Err(errno) => return fail::call_failed(&sys, SPEC.name, "pong: read", errno).await,
         }
         if let Err(errno) = sys.write_all(Fd::STDOUT, &[ball[0].wrapping_add(1)]).await {
-            return trouble(&sys, "pong: write", errno).await;
+            return fail::call_failed(&sys, SPEC.name, "pong: write", errno).await;
         }
     }
 }

@@ -14,7 +14,7 @@
 //! Numbers travel as 8-byte little-endian records, many per write: the cost
 //! of a system call is spread over hundreds of numbers.
 
-use syscalls::{Command, Errno, ExitCode, Fd, FdMap, Pid, Sys, SysResult};
+use syscalls::{Command, ExitCode, Fd, FdMap, Pid, Sys, SysResult};
 
 use crate::fail;
 use crate::usage::Spec;
@@ -44,21 +44,16 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    let limit = match args.operands.as_slice() {
-        [] => DEFAULT_LIMIT,
-        [n] => match n.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => return SPEC.fail(&sys, format_args!("invalid number: '{n}'")).await,
-        },
-        [_, extra, ..] => {
-            return SPEC
-                .fail(&sys, format_args!("extra operand '{extra}'"))
-                .await
-        }
+    let limit = match SPEC
+        .optional_number(&sys, &args.operands, DEFAULT_LIMIT)
+        .await
+    {
+        Ok(n) => n,
+        Err(status) => return status,
     };
     let (r, w) = match sys.pipe().await {
         Ok(ends) => ends,
-        Err(errno) => return trouble(&sys, "pipe", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "pipe", errno).await,
     };
     let generator = Command::from_fn(move |sys| generate(sys, limit))
         .name(SPEC.name)
@@ -87,22 +82,16 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     let _ = sys.close(w).await;
     let mut status = 0;
     if let Err((what, errno)) = first {
-        status = trouble(&sys, what, errno).await;
+        status = fail::call_failed(&sys, SPEC.name, what, errno).await;
     }
     for pid in [generator.ok(), first.ok()].into_iter().flatten() {
         match sys.wait(pid).await {
             Ok((_, 0)) => {}
             Ok((_, code)) => status = code,
-            Err(errno) => status = trouble(&sys, "wait", errno).await,
+            Err(errno) => status = fail::call_failed(&sys, SPEC.name, "wait", errno).await,
         }
     }
     status
-}
-
-/// Reports `primes: what: errno`; status 1.
-async fn trouble(sys: &Sys, what: &str, errno: Errno) -> ExitCode {
-    fail::error(sys, SPEC.name, format_args!("{what}: {errno}")).await;
-    fail::FAILURE
 }
 
 /// The generator: writes 2..=limit to standard output. A reader that went
@@ -135,7 +124,7 @@ async fn filter(sys: Sys) -> ExitCode {
     let prime = match input.next().await {
         Ok(Some(p)) => p,
         Ok(None) => return 0,
-        Err(errno) => return trouble(&sys, "read", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "read", errno).await,
     };
     if let Err(errno) = sys.print(&format!("{prime}\n")).await {
         return fail::source_write_error(&sys, SPEC.name, errno).await;
@@ -147,7 +136,7 @@ async fn filter(sys: Sys) -> ExitCode {
             Ok(Some(n)) => n,
             Ok(None) => break,
             Err(errno) => {
-                status = trouble(&sys, "read", errno).await;
+                status = fail::call_failed(&sys, SPEC.name, "read", errno).await;
                 break;
             }
         };
@@ -159,7 +148,7 @@ async fn filter(sys: Sys) -> ExitCode {
                 Ok(started) => next = Some(started),
                 Err(errno) => {
                     let what = format!("cannot start a filter for {n}");
-                    status = trouble(&sys, &what, errno).await;
+                    status = fail::call_failed(&sys, SPEC.name, &what, errno).await;
                     break;
                 }
             }
@@ -178,7 +167,7 @@ async fn filter(sys: Sys) -> ExitCode {
         Some(downstream) => match downstream.finish().await {
             Ok(0) => status,
             Ok(code) => code,
-            Err(errno) => trouble(&sys, "wait", errno).await,
+            Err(errno) => fail::call_failed(&sys, SPEC.name, "wait", errno).await,
         },
         None => status,
     }

@@ -31,7 +31,7 @@
 //! Consumers report their counts, sums and hashes over a second pipe, one
 //! 48-byte record each (whole by the same rule).
 
-use syscalls::{Command, Errno, ExitCode, Fd, FdMap, Sys, SysResult};
+use syscalls::{Command, ExitCode, Fd, FdMap, Sys, SysResult};
 
 use crate::fail;
 use crate::usage::{Opt, Spec};
@@ -193,11 +193,11 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     };
     let (data_r, data_w) = match sys.pipe().await {
         Ok(ends) => ends,
-        Err(errno) => return trouble(&sys, "pipe", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "pipe", errno).await,
     };
     let (results_r, results_w) = match sys.pipe().await {
         Ok(ends) => ends,
-        Err(errno) => return trouble(&sys, "pipe", errno).await,
+        Err(errno) => return fail::call_failed(&sys, SPEC.name, "pipe", errno).await,
     };
 
     // Consumers first, so producers never write to a pipe without readers.
@@ -218,7 +218,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         match started {
             Ok(pid) => consumers.push(pid),
             Err(errno) => {
-                status = trouble(&sys, "cannot start a consumer", errno).await;
+                status = fail::call_failed(&sys, SPEC.name, "cannot start a consumer", errno).await;
                 break;
             }
         }
@@ -240,7 +240,9 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             .await;
         match started {
             Ok(pid) => producers.push((pid, config.share(k))),
-            Err(errno) => status = trouble(&sys, "cannot start a producer", errno).await,
+            Err(errno) => {
+                status = fail::call_failed(&sys, SPEC.name, "cannot start a producer", errno).await
+            }
         }
     }
     // The children hold the pipes now: with our ends closed, consumers see
@@ -253,7 +255,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     let reports = match read_reports(&sys, results_r, config.consumers).await {
         Ok(reports) => reports,
         Err(errno) => {
-            status = trouble(&sys, "read", errno).await;
+            status = fail::call_failed(&sys, SPEC.name, "read", errno).await;
             Vec::new()
         }
     };
@@ -263,14 +265,14 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         match sys.wait(*pid).await {
             Ok((_, 0)) => produced += share,
             Ok(_) => status = fail::FAILURE,
-            Err(errno) => status = trouble(&sys, "wait", errno).await,
+            Err(errno) => status = fail::call_failed(&sys, SPEC.name, "wait", errno).await,
         }
     }
     for pid in &consumers {
         match sys.wait(*pid).await {
             Ok((_, 0)) => {}
             Ok(_) => status = fail::FAILURE,
-            Err(errno) => status = trouble(&sys, "wait", errno).await,
+            Err(errno) => status = fail::call_failed(&sys, SPEC.name, "wait", errno).await,
         }
     }
 
@@ -289,12 +291,6 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     } else {
         fail::FAILURE
     }
-}
-
-/// Reports `prodcons: what: errno`; status 1.
-async fn trouble(sys: &Sys, what: &str, errno: Errno) -> ExitCode {
-    fail::error(sys, SPEC.name, format_args!("{what}: {errno}")).await;
-    fail::FAILURE
 }
 
 /// The per-consumer lines and the summary line, and whether the check
@@ -377,7 +373,15 @@ async fn produce(sys: Sys, config: Config, k: u64) -> ExitCode {
                     rest = &rest[n..];
                 }
                 Ok(_) => rest = &[],
-                Err(errno) => return trouble(&sys, &format!("producer {}", k + 1), errno).await,
+                Err(errno) => {
+                    return fail::call_failed(
+                        &sys,
+                        SPEC.name,
+                        &format!("producer {}", k + 1),
+                        errno,
+                    )
+                    .await
+                }
             }
         }
     }
@@ -402,7 +406,7 @@ async fn consume(sys: Sys, index: u64) -> ExitCode {
         let n = match sys.read(Fd::STDIN, &mut buf).await {
             Ok(0) => break,
             Ok(n) => n,
-            Err(errno) => return trouble(&sys, &what, errno).await,
+            Err(errno) => return fail::call_failed(&sys, SPEC.name, &what, errno).await,
         };
         tally.reads += 1;
         let mut end = n;
@@ -414,7 +418,7 @@ async fn consume(sys: Sys, index: u64) -> ExitCode {
             match read_exact(&sys, Fd::STDIN, &mut buf[n..end]).await {
                 Ok(true) => {}
                 Ok(false) => end = n - n % RECORD,
-                Err(errno) => return trouble(&sys, &what, errno).await,
+                Err(errno) => return fail::call_failed(&sys, SPEC.name, &what, errno).await,
             }
         }
         tally.take(&buf[..end]);
@@ -432,7 +436,7 @@ async fn consume(sys: Sys, index: u64) -> ExitCode {
     }
     match sys.write_all(RESULTS, &report).await {
         Ok(()) => 0,
-        Err(errno) => trouble(&sys, &what, errno).await,
+        Err(errno) => fail::call_failed(&sys, SPEC.name, &what, errno).await,
     }
 }
 

@@ -239,6 +239,26 @@ impl Spec {
         }
     }
 
+    /// The one optional number operand of `pingpong [N]`, `primes [N]`:
+    /// `default` when absent; a usage error for anything else.
+    pub async fn optional_number(
+        &self,
+        sys: &Sys,
+        operands: &[String],
+        default: u64,
+    ) -> Result<u64, ExitCode> {
+        match operands {
+            [] => Ok(default),
+            [n] => match n.parse::<u64>() {
+                Ok(n) => Ok(n),
+                Err(_) => Err(self.fail(sys, format_args!("invalid number: '{n}'")).await),
+            },
+            [_, extra, ..] => Err(self
+                .fail(sys, format_args!("extra operand '{extra}'"))
+                .await),
+        }
+    }
+
     /// A usage error: `NAME: message` and the `Try` line on stderr; returns
     /// the usage-error status.
     pub async fn fail(&self, sys: &Sys, message: impl Display) -> ExitCode {
