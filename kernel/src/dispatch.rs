@@ -63,6 +63,7 @@ impl Kernel {
             Syscall::GetPPid => Done(Ok(Reply::Pid(self.task(pid).ppid))),
             Syscall::Sleep(duration) => self.sys_sleep(pid, duration),
             Syscall::Now => Done(Ok(Reply::Time(self.clock.now().as_nanos() as u64))),
+            Syscall::SetDeadline(at) => Done(Ok(self.sys_set_deadline(pid, at))),
             Syscall::Yield => Outcome::Yield,
             Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
             Syscall::Read { fd, buf, len } => self.sys_read(pid, fd, buf, len),

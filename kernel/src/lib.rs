@@ -110,6 +110,8 @@ pub struct Kernel {
     tasks: TaskTable,
     ready: VecDeque<Pid>,
     timers: Timers,
+    /// Deadlines of the tasks that set one (`Sys::timeout`).
+    deadlines: HashMap<Pid, Duration>,
     clock: Clock,
     cpu_clock: CpuClock,
     /// The task that ran last: (slot, pid, CPU clock when it started).
@@ -152,6 +154,7 @@ impl Kernel {
             tasks: TaskTable::new(pid_max),
             ready: VecDeque::new(),
             timers: Timers::default(),
+            deadlines: HashMap::new(),
             pipes: Vec::new(),
             free_pipes: Vec::new(),
             console: Console::new(console),

@@ -173,6 +173,7 @@ impl Kernel {
             return;
         }
         task.state = RunState::Zombie(code);
+        self.deadlines.remove(&pid);
         let future = task.future.take();
         let fds = std::mem::take(&mut task.fds);
         if let Some(future) = future {

@@ -74,7 +74,7 @@ impl Kernel {
                     }
                     // Someone else took the bytes: parked again.
                     Outcome::Block(on) => {
-                        self.tasks.at(slot).state = RunState::Blocked(on);
+                        self.block(pid, on);
                         return;
                     }
                     Outcome::Yield | Outcome::Gone => {
@@ -176,7 +176,13 @@ impl Kernel {
         }
     }
 
+    /// Parks `pid` on `on`, unless its deadline has passed: then the call
+    /// ends as timed out at once.
     fn block(&mut self, pid: Pid, on: WaitOn) {
+        if self.deadline_passed(pid) {
+            self.complete(pid, timed_out(&on));
+            return;
+        }
         if self.config.trace {
             let what = on.describe().to_string();
             self.trace.push(Event::Block(pid, what));
@@ -200,11 +206,7 @@ impl Kernel {
     pub(crate) fn settle(&mut self, pid: Pid, outcome: Outcome) {
         match outcome {
             Outcome::Done(r) => self.complete(pid, r),
-            Outcome::Block(on) => {
-                if let Some(task) = self.tasks.get_mut(pid) {
-                    task.state = RunState::Blocked(on);
-                }
-            }
+            Outcome::Block(on) => self.block(pid, on),
             Outcome::Yield => self.complete(pid, Ok(Reply::Unit)),
             Outcome::Gone => {}
         }
@@ -240,13 +242,15 @@ impl Kernel {
         }
         let now = self.clock.now();
         while let Some((at, pid)) = self.timers.pop_due(now) {
-            let due = matches!(
-                self.tasks.get(pid).map(|t| &t.state),
-                Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at
-            );
-            if due {
-                self.complete(pid, Ok(Reply::Unit));
+            if !self.timer_live(at, pid) {
+                continue;
             }
+            let result = match self.tasks.get(pid).map(|t| &t.state) {
+                Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => Ok(Reply::Unit),
+                Some(RunState::Blocked(on)) => timed_out(on),
+                _ => continue,
+            };
+            self.complete(pid, result);
         }
     }
 
@@ -317,5 +321,14 @@ impl Kernel {
                 _ => break,
             }
         }
+    }
+}
+
+/// How a call parked on `on` ends when its deadline comes: a write that
+/// moved bytes says how many; anything else says `ETIMEDOUT`.
+fn timed_out(on: &WaitOn) -> SysResult<Reply> {
+    match on {
+        WaitOn::Write { done, .. } if *done > 0 => Ok(Reply::Size(*done)),
+        _ => Err(syscalls::Errno::ETIMEDOUT),
     }
 }

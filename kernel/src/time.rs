@@ -140,16 +140,46 @@ impl crate::Kernel {
     /// killed or gone) in front of it are dropped on the way.
     pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
         while let Some((at, pid)) = self.timers.peek() {
-            let asleep = matches!(
-                self.tasks.get(pid).map(|t| &t.state),
-                Some(crate::task::RunState::Blocked(crate::task::WaitOn::Sleep { until })) if *until == at
-            );
-            if asleep {
+            if self.timer_live(at, pid) {
                 return Some(at);
             }
             self.timers.pop();
         }
         None
+    }
+
+    /// Does the timer entry (at, pid) still matter: `pid` sleeps until
+    /// `at`, or is parked with `at` as its deadline?
+    pub(crate) fn timer_live(&self, at: Duration, pid: Pid) -> bool {
+        use crate::task::{RunState, WaitOn};
+        match self.tasks.get(pid).map(|t| &t.state) {
+            Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => true,
+            Some(RunState::Blocked(_)) => self.deadlines.get(&pid) == Some(&at),
+            _ => false,
+        }
+    }
+
+    /// Sets `pid`'s deadline; answers with the one it replaces.
+    pub(crate) fn sys_set_deadline(&mut self, pid: Pid, at: Option<Duration>) -> syscalls::Reply {
+        let before = match at {
+            Some(at) => {
+                self.timers.add(at, pid);
+                self.deadlines.insert(pid, at)
+            }
+            None => self.deadlines.remove(&pid),
+        };
+        syscalls::Reply::Time(before.map_or(u64::MAX, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1)
+        }))
+    }
+
+    /// Is `pid`'s deadline set and already past?
+    pub(crate) fn deadline_passed(&self, pid: Pid) -> bool {
+        !self.deadlines.is_empty()
+            && self
+                .deadlines
+                .get(&pid)
+                .is_some_and(|&at| at <= self.clock.now())
     }
 
     /// Parks `pid` until `duration` from now; a zero sleep is a yield.

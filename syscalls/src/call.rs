@@ -62,6 +62,13 @@ pub enum Syscall {
     Sleep(Duration),
     /// The kernel's clock: time since boot. Replies `Reply::Time` (ns).
     Now,
+    /// Set the caller's deadline, a time on the kernel's clock (`None`:
+    /// none). A blocking call still waiting then returns `ETIMEDOUT` (a
+    /// write that already moved bytes returns their count), and so does
+    /// one made after it. Replies `Reply::Time` with the deadline it
+    /// replaces, in ns (`u64::MAX`: none). [`Sys::timeout`] is the way to
+    /// use it.
+    SetDeadline(Option<Duration>),
     /// Go behind every task that is ready now. Replies `Reply::Unit`.
     Yield,
     /// Make a pipe whose buffer holds `capacity` bytes (0: the default,
@@ -217,6 +224,7 @@ impl Syscall {
             Syscall::GetPPid => "getppid",
             Syscall::Sleep(_) => "sleep",
             Syscall::Now => "now",
+            Syscall::SetDeadline(_) => "setdeadline",
             Syscall::Yield => "yield",
             Syscall::Pipe { .. } => "pipe",
             Syscall::Read { .. } => "read",

@@ -493,6 +493,52 @@ impl Sys {
         })
     }
 
+    /// Sets the caller's deadline (see [`Syscall::SetDeadline`]) and
+    /// returns the one it replaces. Prefer [`Sys::timeout`].
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) {
+    /// let before = sys.set_deadline(None).await;
+    /// # }
+    /// ```
+    pub fn set_deadline(
+        &self,
+        at: Option<Duration>,
+    ) -> impl Future<Output = Option<Duration>> + '_ {
+        Call::new(self.trap_call(Syscall::SetDeadline(at)), |r| match r {
+            Ok(Reply::Time(u64::MAX)) => None,
+            Ok(Reply::Time(ns)) => Some(Duration::from_nanos(ns)),
+            other => unexpected("setdeadline", other),
+        })
+    }
+
+    /// Runs `work` with a deadline `limit` from now (asyncio's `wait_for`):
+    /// a system call of `work` still blocked then returns `ETIMEDOUT`, and
+    /// `work` goes on from there. An outer deadline that comes earlier
+    /// stays in force; the one before is restored afterwards.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, pid: syscalls::Pid) {
+    /// use std::time::Duration;
+    /// let mut buf = [0u8; 64];
+    /// match sys.timeout(Duration::from_secs(1), sys.read(syscalls::Fd::STDIN, &mut buf)).await {
+    ///     Err(syscalls::Errno::ETIMEDOUT) => { /* nothing came in a second */ }
+    ///     other => { let _ = other; }
+    /// }
+    /// let waited = sys.timeout(Duration::from_millis(500), sys.wait(pid)).await;
+    /// # }
+    /// ```
+    pub async fn timeout<F: Future>(&self, limit: Duration, work: F) -> F::Output {
+        let at = self.now().await.saturating_add(limit);
+        let outer = self.set_deadline(Some(at)).await;
+        if let Some(outer) = outer.filter(|&o| o < at) {
+            self.set_deadline(Some(outer)).await;
+        }
+        let out = work.await;
+        self.set_deadline(outer).await;
+        out
+    }
+
     /// Lets every task that is ready run before the caller runs again.
     ///
     /// ```
