@@ -72,6 +72,11 @@ impl Kernel {
             Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
             Syscall::Open(path) => Done(self.sys_open(pid, &path)),
+            Syscall::Listen(addr) => Done(self.sys_listen(pid, &addr)),
+            Syscall::Accept(fd) => self.sys_accept(pid, fd),
+            Syscall::Connect(addr) => self.sys_connect(pid, &addr),
+            Syscall::Shutdown(fd, how) => Done(self.sys_shutdown(pid, fd, how)),
+            Syscall::LocalAddr(fd) => Done(self.sys_local_addr(pid, fd)),
             Syscall::Tasks => Done(Ok(Reply::Tasks(Box::new(self.snapshot())))),
             Syscall::Usage => Done(Ok(Reply::Usage(Box::new(host_usage())))),
             Syscall::Programs => Done(Ok(Reply::Programs(Box::new(

@@ -172,7 +172,7 @@ impl Kernel {
         if task.is_zombie() {
             return;
         }
-        task.state = RunState::Zombie(code);
+        let was = std::mem::replace(&mut task.state, RunState::Zombie(code));
         self.deadlines.remove(&pid);
         let future = task.future.take();
         let fds = std::mem::take(&mut task.fds);
@@ -181,6 +181,10 @@ impl Kernel {
         }
         for object in fds.objects() {
             self.release(object);
+        }
+        // A connect in progress holds its socket until it is in an fd.
+        if let RunState::Blocked(WaitOn::Connect { socket }) = was {
+            self.socket_release(socket);
         }
         self.record(|| Event::Exit(pid, code));
         if pid == Pid::INIT {

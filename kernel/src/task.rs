@@ -43,6 +43,11 @@ pub(crate) enum WaitOn {
         buf: *mut u8,
         len: usize,
     },
+    /// A connection to take from the listening socket `object`.
+    Accept { fd: Fd, object: Object },
+    /// A connection being made on the socket with this id (not yet in the
+    /// task's fd table: the wait holds its one reference).
+    Connect { socket: u32 },
     /// Bytes to write: `buf[done..len]` is still to go.
     Write {
         fd: Fd,
@@ -60,6 +65,8 @@ impl WaitOn {
             WaitOn::Child { pid } => TaskState::Waiting(pid),
             WaitOn::Read { fd, .. } => TaskState::Reading(fd),
             WaitOn::Write { fd, .. } => TaskState::Writing(fd),
+            WaitOn::Accept { fd, .. } => TaskState::Accepting(fd),
+            WaitOn::Connect { .. } => TaskState::Connecting,
         }
     }
 }

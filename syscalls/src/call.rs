@@ -133,6 +133,39 @@ pub enum Syscall {
     /// # Errors
     /// `EBADF` fd not open; `EMFILE` table full.
     Dup(Fd),
+    /// Listen for TCP connections on `addr` (`IP:PORT`; port 0 picks a free
+    /// one), with `SO_REUSEADDR`. Replies `Reply::Fd`: a listening socket,
+    /// for `Accept`, and for `LocalAddr` to learn the port.
+    ///
+    /// # Errors
+    /// `EINVAL` not an `IP:PORT`; `EADDRINUSE`; `EMFILE` table full.
+    Listen(String),
+    /// Take the next connection from a listening socket, waiting for one.
+    /// Replies `Reply::Fd`, a connected socket: `read`, `write`, `shutdown`
+    /// and `close` work on it as on a pipe's ends.
+    ///
+    /// # Errors
+    /// `EBADF` fd not open; `ENOTSOCK`/`EINVAL` not a listening socket;
+    /// `EMFILE` table full.
+    Accept(Fd),
+    /// Connect to `addr` (`IP:PORT`), waiting until the connection is made
+    /// or fails. Replies `Reply::Fd`.
+    ///
+    /// # Errors
+    /// `EINVAL` not an `IP:PORT`; `ECONNREFUSED`; `ENETUNREACH`;
+    /// `ETIMEDOUT` (a deadline); `EMFILE` table full.
+    Connect(String),
+    /// Stop reading, writing or both on a connected socket: the peer sees
+    /// end-of-file after a `Write` shutdown. Replies `Reply::Unit`.
+    ///
+    /// # Errors
+    /// `EBADF`; `ENOTSOCK` not a socket; `ENOTCONN` not connected.
+    Shutdown(Fd, Shutdown),
+    /// The local address of a socket, `IP:PORT`. Replies `Reply::Addr`.
+    ///
+    /// # Errors
+    /// `EBADF`; `ENOTSOCK` not a socket.
+    LocalAddr(Fd),
     /// Open a device by path at the lowest free descriptor. There is one so
     /// far: `/dev/null`, which reads end-of-file and swallows writes. Replies
     /// `Reply::Fd`.
@@ -209,6 +242,19 @@ pub enum Reply {
     Programs(Box<Vec<ProgramInfo>>),
     /// Host memory use.
     Usage(Box<Usage>),
+    /// A socket address, `IP:PORT`.
+    Addr(Box<String>),
+}
+
+/// Which direction `shutdown` stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// No more reading.
+    Read,
+    /// No more writing: the peer reads end-of-file.
+    Write,
+    /// Both.
+    Both,
 }
 
 impl Syscall {
@@ -233,6 +279,11 @@ impl Syscall {
             Syscall::Dup2(..) => "dup2",
             Syscall::Dup(_) => "dup",
             Syscall::Open(_) => "open",
+            Syscall::Listen(_) => "listen",
+            Syscall::Accept(_) => "accept",
+            Syscall::Connect(_) => "connect",
+            Syscall::Shutdown(..) => "shutdown",
+            Syscall::LocalAddr(_) => "getsockname",
             Syscall::Tasks => "tasks",
             Syscall::Usage => "usage",
             Syscall::Programs => "programs",
@@ -264,6 +315,11 @@ impl fmt::Debug for Syscall {
             Syscall::Dup2(from, to) => write!(f, "dup2({from}, {to})"),
             Syscall::Dup(fd) => write!(f, "dup({fd})"),
             Syscall::Open(path) => write!(f, "open({path:?})"),
+            Syscall::Listen(addr) => write!(f, "listen({addr:?})"),
+            Syscall::Accept(fd) => write!(f, "accept({fd})"),
+            Syscall::Connect(addr) => write!(f, "connect({addr:?})"),
+            Syscall::Shutdown(fd, how) => write!(f, "shutdown({fd}, {how:?})"),
+            Syscall::LocalAddr(fd) => write!(f, "getsockname({fd})"),
             Syscall::IsTerminal(fd) => write!(f, "isatty({fd})"),
             Syscall::SetForeground(fd, pid) => write!(f, "tcsetpgrp({fd}, {pid})"),
             other => write!(f, "{}()", other.name()),

@@ -47,11 +47,29 @@ pub enum Errno {
     /// A host I/O error the kernel could not name more precisely.
     #[error("input/output error")]
     EIO,
+    /// Another socket listens on that address already.
+    #[error("address already in use")]
+    EADDRINUSE,
+    /// Nobody listens at that address.
+    #[error("connection refused")]
+    ECONNREFUSED,
+    /// The peer reset the connection.
+    #[error("connection reset by peer")]
+    ECONNRESET,
+    /// The socket is not connected (or was shut down for this direction).
+    #[error("transport endpoint is not connected")]
+    ENOTCONN,
+    /// The descriptor is not a socket.
+    #[error("socket operation on non-socket")]
+    ENOTSOCK,
+    /// No route to that address.
+    #[error("network is unreachable")]
+    ENETUNREACH,
 }
 
 impl Errno {
     /// Every errno, in declaration order.
-    pub const ALL: [Errno; 14] = [
+    pub const ALL: [Errno; 20] = [
         Errno::EBADF,
         Errno::ESRCH,
         Errno::ECHILD,
@@ -66,6 +84,12 @@ impl Errno {
         Errno::ETIMEDOUT,
         Errno::ENOTTY,
         Errno::EIO,
+        Errno::EADDRINUSE,
+        Errno::ECONNREFUSED,
+        Errno::ECONNRESET,
+        Errno::ENOTCONN,
+        Errno::ENOTSOCK,
+        Errno::ENETUNREACH,
     ];
 
     /// The Unix name, `"EPIPE"`.
@@ -85,6 +109,12 @@ impl Errno {
             Errno::ETIMEDOUT => "ETIMEDOUT",
             Errno::ENOTTY => "ENOTTY",
             Errno::EIO => "EIO",
+            Errno::EADDRINUSE => "EADDRINUSE",
+            Errno::ECONNREFUSED => "ECONNREFUSED",
+            Errno::ECONNRESET => "ECONNRESET",
+            Errno::ENOTCONN => "ENOTCONN",
+            Errno::ENOTSOCK => "ENOTSOCK",
+            Errno::ENETUNREACH => "ENETUNREACH",
         }
     }
 }

@@ -12,7 +12,7 @@ mod errno;
 mod sys;
 mod types;
 
-pub use call::{Image, Reply, SpawnRequest, Syscall};
+pub use call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 pub use errno::Errno;
 pub use sys::{Command, Sys, SysResult, Trap};
 pub use types::{

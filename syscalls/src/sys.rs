@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::call::{Image, Reply, SpawnRequest, Syscall};
+use crate::call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 use crate::errno::Errno;
 use crate::types::{
     ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
@@ -76,7 +76,7 @@ fn pack(reply: &SysResult<Reply>) -> Option<(u64, u64)> {
         Ok(Reply::Pipe(r, w)) => (tag::PIPE, u64::from(r.0) << 32 | u64::from(w.0)),
         Ok(Reply::Time(ns)) => (tag::TIME, *ns),
         Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(*b)),
-        Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_)) => return None,
+        Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_) | Reply::Addr(_)) => return None,
         Err(e) => (tag::ERR + *e as u64, 0),
     })
 }
@@ -742,6 +742,65 @@ impl Sys {
     /// `EBADF` fd not open; `EMFILE` table full.
     pub async fn dup(&self, from: Fd) -> SysResult<Fd> {
         fd(self.trap_call(Syscall::Dup(from)).await)
+    }
+
+    /// Listens for TCP connections on `addr` (`"127.0.0.1:8080"`; port 0
+    /// picks a free one: see [`Sys::local_addr`]).
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let listener = sys.listen("127.0.0.1:0").await?;
+    /// let conn = sys.accept(listener).await?;
+    /// sys.write_all(conn, b"hello\n").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EINVAL` not an `IP:PORT`; `EADDRINUSE`; `EMFILE`.
+    pub async fn listen(&self, addr: &str) -> SysResult<Fd> {
+        fd(self.trap_call(Syscall::Listen(addr.to_string())).await)
+    }
+
+    /// Waits for and takes the next connection of a listening socket.
+    ///
+    /// # Errors
+    /// `EBADF`; `ENOTSOCK`/`EINVAL` not listening; `EMFILE`.
+    pub async fn accept(&self, listener: Fd) -> SysResult<Fd> {
+        fd(self.trap_call(Syscall::Accept(listener)).await)
+    }
+
+    /// Connects to `addr` (`"127.0.0.1:8080"`).
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let conn = sys.connect("127.0.0.1:8080").await?;
+    /// sys.write_all(conn, b"GET / HTTP/1.0\r\n\r\n").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EINVAL`; `ECONNREFUSED`; `ENETUNREACH`; `ETIMEDOUT`; `EMFILE`.
+    pub async fn connect(&self, addr: &str) -> SysResult<Fd> {
+        fd(self.trap_call(Syscall::Connect(addr.to_string())).await)
+    }
+
+    /// Stops reading, writing or both on a connected socket.
+    ///
+    /// # Errors
+    /// `EBADF`; `ENOTSOCK`; `ENOTCONN`.
+    pub async fn shutdown(&self, socket: Fd, how: Shutdown) -> SysResult<()> {
+        unit(self.trap_call(Syscall::Shutdown(socket, how)).await)
+    }
+
+    /// The local address of a socket, `"127.0.0.1:40123"`.
+    ///
+    /// # Errors
+    /// `EBADF`; `ENOTSOCK`.
+    pub async fn local_addr(&self, socket: Fd) -> SysResult<String> {
+        match self.trap_call(Syscall::LocalAddr(socket)).await? {
+            Reply::Addr(addr) => Ok(*addr),
+            other => unexpected("getsockname", Ok(other)),
+        }
     }
 
     /// Opens a device: so far only `/dev/null`.

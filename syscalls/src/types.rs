@@ -248,6 +248,10 @@ pub enum TaskState {
     Reading(Fd),
     /// Blocked writing this descriptor.
     Writing(Fd),
+    /// Blocked waiting for a connection on this listening socket.
+    Accepting(Fd),
+    /// Blocked while a connection is being made.
+    Connecting,
     /// Blocked in `wait`; `None` waits for any child.
     Waiting(Option<Pid>),
     /// Blocked in a call that is not one of the above.
@@ -266,6 +270,8 @@ impl fmt::Display for TaskState {
             }
             TaskState::Reading(fd) => write!(f, "reading fd {fd}"),
             TaskState::Writing(fd) => write!(f, "writing fd {fd}"),
+            TaskState::Accepting(fd) => write!(f, "accepting on fd {fd}"),
+            TaskState::Connecting => f.write_str("connecting"),
             TaskState::Waiting(Some(pid)) => write!(f, "waiting for pid {pid}"),
             TaskState::Waiting(None) => f.write_str("waiting for a child"),
             TaskState::Blocked(what) => write!(f, "blocked in {what}"),

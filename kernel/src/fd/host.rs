@@ -17,7 +17,13 @@ use syscalls::Errno;
 pub(crate) fn host_errno(e: HostErrno) -> Errno {
     match e {
         HostErrno::EAGAIN => Errno::EAGAIN,
-        HostErrno::EPIPE | HostErrno::ECONNRESET => Errno::EPIPE,
+        HostErrno::EPIPE => Errno::EPIPE,
+        HostErrno::ECONNRESET => Errno::ECONNRESET,
+        HostErrno::ECONNREFUSED => Errno::ECONNREFUSED,
+        HostErrno::EADDRINUSE | HostErrno::EADDRNOTAVAIL => Errno::EADDRINUSE,
+        HostErrno::ENOTCONN => Errno::ENOTCONN,
+        HostErrno::ENOTSOCK => Errno::ENOTSOCK,
+        HostErrno::ENETUNREACH | HostErrno::EHOSTUNREACH => Errno::ENETUNREACH,
         HostErrno::EBADF => Errno::EBADF,
         HostErrno::EINTR => Errno::EINTR,
         HostErrno::EINVAL => Errno::EINVAL,

@@ -7,6 +7,7 @@
 pub(crate) mod console;
 pub(crate) mod host;
 pub(crate) mod pipe;
+pub(crate) mod socket;
 
 use syscalls::{Errno, Fd};
 
@@ -25,6 +26,8 @@ pub(crate) enum Object {
     ConsoleErr,
     /// Reads end-of-file, swallows writes (`/dev/null`).
     Null,
+    /// The socket with this id.
+    Socket(u32),
 }
 
 /// A task's descriptors: the lowest free fd is handed out first. The first
@@ -189,6 +192,7 @@ impl Kernel {
             Object::PipeRead(id) => self.pipe_read(pid, fd, id, buf, len),
             Object::ConsoleIn => self.console_read(pid, fd, buf, len),
             Object::Null => Outcome::Done(Ok(Reply::Size(0))),
+            Object::Socket(id) => self.socket_read(pid, fd, id, buf, len),
             Object::PipeWrite(_) | Object::ConsoleOut | Object::ConsoleErr => {
                 Outcome::Done(Err(Errno::EBADF))
             }
@@ -215,6 +219,7 @@ impl Kernel {
                 self.console_write(pid, fd, object, buf, len, done)
             }
             Object::Null => Outcome::Done(Ok(Reply::Size(len))),
+            Object::Socket(id) => self.socket_write(pid, fd, id, buf, len, done),
             Object::PipeRead(_) | Object::ConsoleIn => Outcome::Done(Err(Errno::EBADF)),
         }
     }
@@ -235,6 +240,11 @@ impl Kernel {
                 len,
                 done,
             } => self.write_object(pid, fd, object, buf, len, done),
+            WaitOn::Accept {
+                fd,
+                object: Object::Socket(id),
+            } => self.accept_on(pid, fd, id),
+            WaitOn::Connect { socket } => self.connect_done(pid, socket),
             other => Outcome::Block(other),
         }
     }
@@ -329,6 +339,7 @@ impl Kernel {
         match object {
             Object::PipeRead(id) => self.pipe_mut(id).readers += 1,
             Object::PipeWrite(id) => self.pipe_mut(id).writers += 1,
+            Object::Socket(id) => self.socket_retain(id),
             Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr | Object::Null => {}
         }
     }
@@ -339,6 +350,7 @@ impl Kernel {
         match object {
             Object::PipeRead(id) => self.pipe_release_reader(id),
             Object::PipeWrite(id) => self.pipe_release_writer(id),
+            Object::Socket(id) => self.socket_release(id),
             Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr | Object::Null => {}
         }
     }
@@ -360,6 +372,10 @@ impl Kernel {
     /// The host fd behind `token` may be ready: retry the tasks parked on it.
     pub(crate) fn host_ready(&mut self, token: u64) {
         use console::{STDERR_TOKEN, STDIN_TOKEN, STDOUT_TOKEN};
+        if token >= socket::SOCKET_TOKEN {
+            self.socket_ready((token - socket::SOCKET_TOKEN) as u32);
+            return;
+        }
         let parked = match token {
             STDIN_TOKEN => std::mem::take(&mut self.console.read_waiters),
             STDOUT_TOKEN | STDERR_TOKEN => std::mem::take(&mut self.console.write_waiters),
@@ -370,14 +386,15 @@ impl Kernel {
         }
     }
 
-    /// Tasks parked on host fds (an upper bound: killed ones may linger in
-    /// the queues until the next readiness event).
+    /// Tasks parked on host fds, and open sockets (an upper bound: killed
+    /// tasks may linger in the queues until the next readiness event).
     pub(crate) fn host_waiters(&self) -> usize {
         let readers = match self.console.input {
             console::Input::Host(_) => self.console.read_waiters.len(),
             console::Input::Fed(_) => 0,
         };
-        readers + self.console.write_waiters.len()
+        // Open sockets keep the poller asked: their readiness is news.
+        readers + self.console.write_waiters.len() + self.open_sockets
     }
 }
 
