@@ -9,10 +9,9 @@ use std::sync::Arc;
 use crossbeam_queue::SegQueue;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use syscalls::Signal;
+use syscalls::{ExitCode, Pid, Signal, Sys, TaskFuture};
 
 /// A message to a running kernel from another thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// Bytes typed at the console (a finished line, with its newline).
     ConsoleInput(Vec<u8>),
@@ -22,6 +21,23 @@ pub enum Message {
     Interrupt,
     /// The host sent coos this signal.
     HostSignal(Signal),
+    /// A blocking job (`Syscall::Blocking`) of `pid` has run.
+    JobDone {
+        /// The task that asked.
+        pid: Pid,
+        /// The job's number.
+        job: u64,
+        /// It panicked (its call fails with `EIO`).
+        panicked: bool,
+    },
+    /// Start a task from another thread (`KernelHandle::spawn`), as a
+    /// child of init on the console, and send its status when it ends.
+    Spawn {
+        /// Makes the task's coroutine, on the kernel's thread.
+        start: Box<dyn FnOnce(Sys) -> TaskFuture + Send>,
+        /// Where its exit status goes.
+        status: std::sync::mpsc::Sender<ExitCode>,
+    },
 }
 
 struct Shared {
@@ -75,6 +91,46 @@ impl Inbox {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.shared.queue.is_empty()
+    }
+}
+
+/// A handle on a running kernel for other host threads (asyncio's
+/// `call_soon_threadsafe`): it starts tasks in that kernel and hands back
+/// their exit status. Cheap to clone; `Send`.
+#[derive(Clone)]
+pub struct KernelHandle {
+    inbox: InboxSender,
+}
+
+impl KernelHandle {
+    pub(crate) fn new(inbox: InboxSender) -> KernelHandle {
+        KernelHandle { inbox }
+    }
+
+    /// Starts `main` as a task (a child of init, on the console) in the
+    /// kernel; the receiver gets its exit status when it ends, or an error
+    /// if the kernel stopped first.
+    ///
+    /// ```no_run
+    /// # fn f(handle: kernel::KernelHandle) {
+    /// let status = handle.spawn(|sys| async move {
+    ///     let _ = sys.print("from another thread\n").await;
+    ///     0
+    /// });
+    /// assert_eq!(status.recv(), Ok(0));
+    /// # }
+    /// ```
+    pub fn spawn<F, Fut>(&self, main: F) -> std::sync::mpsc::Receiver<ExitCode>
+    where
+        F: FnOnce(Sys) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ExitCode> + 'static,
+    {
+        let (status, receiver) = std::sync::mpsc::channel();
+        self.inbox.send(Message::Spawn {
+            start: Box::new(move |sys| Box::pin(main(sys))),
+            status,
+        });
+        receiver
     }
 }
 

@@ -21,6 +21,7 @@ mod inbox;
 mod init;
 mod panic;
 mod poll;
+mod pool;
 mod proc;
 mod sched;
 mod signal;
@@ -36,7 +37,7 @@ use std::time::Duration;
 use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 
 pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest, SinkFn};
-pub use inbox::{InboxSender, Message};
+pub use inbox::{InboxSender, KernelHandle, Message};
 pub use time::ClockKind;
 pub use trace::Event;
 
@@ -122,6 +123,10 @@ pub struct Kernel {
     free_sockets: Vec<u32>,
     /// Sockets open now (the poller is asked between tasks while any are).
     open_sockets: usize,
+    /// Host threads for blocking work.
+    pool: pool::Pool,
+    /// Tasks started from other threads, and where their status goes.
+    exit_watchers: HashMap<Pid, std::sync::mpsc::Sender<ExitCode>>,
     console: Console,
     poller: Poller,
     inbox: Inbox,
@@ -164,6 +169,8 @@ impl Kernel {
             sockets: Vec::new(),
             free_sockets: Vec::new(),
             open_sockets: 0,
+            pool: pool::Pool::default(),
+            exit_watchers: HashMap::new(),
             console: Console::new(console),
             poller,
             inbox,
@@ -255,6 +262,11 @@ impl Kernel {
     /// Ends fed console input: readers see end-of-file once it is drained.
     pub fn end_console(&mut self) {
         self.handle_message(Message::ConsoleEof);
+    }
+
+    /// A handle other threads use to start tasks in this kernel.
+    pub fn handle(&self) -> KernelHandle {
+        KernelHandle::new(self.inbox.sender())
     }
 
     /// A sender other threads use to reach this kernel.

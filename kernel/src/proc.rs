@@ -151,6 +151,42 @@ impl Kernel {
         Ok(pid)
     }
 
+    /// Parks `pid` while `job` runs on the blocking pool.
+    pub(crate) fn sys_blocking(&mut self, pid: Pid, job: Box<dyn FnOnce() + Send>) -> Outcome {
+        let inbox = self.inbox.sender();
+        match self.pool.submit(&inbox, pid, job) {
+            Ok(job) => Outcome::Block(WaitOn::Blocking { job }),
+            Err(e) => Outcome::Done(Err(e)),
+        }
+    }
+
+    /// Starts a task another thread asked for, as init's child.
+    pub(crate) fn spawn_remote(
+        &mut self,
+        start: Box<dyn FnOnce(Sys) -> syscalls::TaskFuture + Send>,
+        status: std::sync::mpsc::Sender<ExitCode>,
+    ) {
+        if self.halted.is_some() || self.tasks.get(Pid::INIT).is_none() {
+            return; // Nobody to run it: the sender is dropped, the caller told.
+        }
+        let request = SpawnRequest {
+            image: Image::Fn(start),
+            args: vec!["remote".to_string()],
+            fds: syscalls::FdMap::stdio(),
+            pgroup: PGroup::Inherit,
+        };
+        if let Ok(pid) = self.sys_spawn(Pid::INIT, request) {
+            match self.tasks.get(pid).map(|t| &t.state) {
+                Some(RunState::Zombie(code)) => {
+                    let _ = status.send(*code);
+                }
+                _ => {
+                    self.exit_watchers.insert(pid, status);
+                }
+            }
+        }
+    }
+
     /// Does a group exist? As in POSIX, while any task of it does, zombies
     /// included: the second stage of `echo hi | cat` may join the first's
     /// group after `echo` has ended.
@@ -187,6 +223,9 @@ impl Kernel {
             self.socket_release(socket);
         }
         self.record(|| Event::Exit(pid, code));
+        if let Some(watcher) = self.exit_watchers.remove(&pid) {
+            let _ = watcher.send(code);
+        }
         if pid == Pid::INIT {
             self.halted = Some(code);
             return;

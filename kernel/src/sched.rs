@@ -308,6 +308,24 @@ impl Kernel {
             Message::ConsoleEof => self.console_end(),
             Message::Interrupt => self.console_interrupt(),
             Message::HostSignal(signal) => self.signal_all(signal),
+            Message::JobDone { pid, job, panicked } => {
+                self.pool.outstanding = self.pool.outstanding.saturating_sub(1);
+                let ours = matches!(
+                    self.tasks.get(pid).map(|t| &t.state),
+                    Some(RunState::Blocked(WaitOn::Blocking { job: j })) if *j == job
+                );
+                if ours {
+                    self.complete(
+                        pid,
+                        if panicked {
+                            Err(syscalls::Errno::EIO)
+                        } else {
+                            Ok(Reply::Unit)
+                        },
+                    );
+                }
+            }
+            Message::Spawn { start, status } => self.spawn_remote(start, status),
         }
     }
 

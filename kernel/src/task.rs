@@ -43,6 +43,8 @@ pub(crate) enum WaitOn {
         buf: *mut u8,
         len: usize,
     },
+    /// A job on the blocking pool, by number.
+    Blocking { job: u64 },
     /// A connection to take from the listening socket `object`.
     Accept { fd: Fd, object: Object },
     /// A connection being made on the socket with this id (not yet in the
@@ -67,6 +69,7 @@ impl WaitOn {
             WaitOn::Write { fd, .. } => TaskState::Writing(fd),
             WaitOn::Accept { fd, .. } => TaskState::Accepting(fd),
             WaitOn::Connect { .. } => TaskState::Connecting,
+            WaitOn::Blocking { .. } => TaskState::Blocked("blocking work"),
         }
     }
 }

@@ -166,6 +166,15 @@ pub enum Syscall {
     /// # Errors
     /// `EBADF`; `ENOTSOCK` not a socket.
     LocalAddr(Fd),
+    /// Run `job` on one of the kernel's host threads for blocking work and
+    /// park the caller until it has run (asyncio's `run_in_executor`).
+    /// Replies `Reply::Unit`; the job hands its result back itself (see
+    /// [`Sys::run_blocking`](crate::Sys::run_blocking)). A caller killed
+    /// meanwhile does not stop the job; its result is dropped.
+    ///
+    /// # Errors
+    /// `EAGAIN` the host refused a thread for the pool.
+    Blocking(Box<dyn FnOnce() + Send>),
     /// Open a device by path at the lowest free descriptor. There is one so
     /// far: `/dev/null`, which reads end-of-file and swallows writes. Replies
     /// `Reply::Fd`.
@@ -279,6 +288,7 @@ impl Syscall {
             Syscall::Dup2(..) => "dup2",
             Syscall::Dup(_) => "dup",
             Syscall::Open(_) => "open",
+            Syscall::Blocking(_) => "blocking",
             Syscall::Listen(_) => "listen",
             Syscall::Accept(_) => "accept",
             Syscall::Connect(_) => "connect",

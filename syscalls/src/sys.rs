@@ -8,8 +8,10 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -744,6 +746,62 @@ impl Sys {
         fd(self.trap_call(Syscall::Dup(from)).await)
     }
 
+    /// Runs `job` on a host thread of the kernel's pool for blocking work
+    /// and returns what it returned, while the rest of coos runs on
+    /// (asyncio's `run_in_executor`): for a host call that would block,
+    /// such as resolving a host name, or a long computation.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// let sum = sys.run_blocking(|| (1..=1_000_000u64).sum::<u64>()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EAGAIN` no pool thread could be started; `EIO` the job panicked.
+    pub async fn run_blocking<T, F>(&self, job: F) -> SysResult<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = Arc::new(Mutex::new(None));
+        let slot = result.clone();
+        let job = Box::new(move || {
+            let value = job();
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(value);
+            }
+        });
+        unit(self.trap_call(Syscall::Blocking(job)).await)?;
+        let value = result.lock().ok().and_then(|mut slot| slot.take());
+        value.ok_or(Errno::EIO)
+    }
+
+    /// The addresses of `host:port` (`"localhost:8080"`), resolved on the
+    /// blocking pool (getaddrinfo); an `IP:PORT` comes back as it is.
+    ///
+    /// # Errors
+    /// `EINVAL` not `host:port`; `ENOENT` the name does not resolve.
+    pub async fn resolve(&self, addr: &str) -> SysResult<Vec<SocketAddr>> {
+        if let Ok(literal) = addr.parse::<SocketAddr>() {
+            return Ok(vec![literal]);
+        }
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return Err(Errno::EINVAL);
+        }
+        let name = addr.to_string();
+        let found = self
+            .run_blocking(move || name.to_socket_addrs().map(Iterator::collect::<Vec<_>>))
+            .await?;
+        match found {
+            Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+            _ => Err(Errno::ENOENT),
+        }
+    }
+
     /// Listens for TCP connections on `addr` (`"127.0.0.1:8080"`; port 0
     /// picks a free one: see [`Sys::local_addr`]).
     ///
@@ -769,7 +827,8 @@ impl Sys {
         fd(self.trap_call(Syscall::Accept(listener)).await)
     }
 
-    /// Connects to `addr` (`"127.0.0.1:8080"`).
+    /// Connects to `addr` (`"127.0.0.1:8080"`, or `"localhost:8080"`: a
+    /// host name is resolved with [`Sys::resolve`]).
     ///
     /// ```
     /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
@@ -779,9 +838,19 @@ impl Sys {
     /// ```
     ///
     /// # Errors
-    /// `EINVAL`; `ECONNREFUSED`; `ENETUNREACH`; `ETIMEDOUT`; `EMFILE`.
+    /// `EINVAL`; `ENOENT` no such host; `ECONNREFUSED`; `ENETUNREACH`;
+    /// `ETIMEDOUT`; `EMFILE`.
     pub async fn connect(&self, addr: &str) -> SysResult<Fd> {
-        fd(self.trap_call(Syscall::Connect(addr.to_string())).await)
+        let mut last = Errno::ENOENT;
+        // A host name is resolved first; each address is tried in turn.
+        for addr in self.resolve(addr).await? {
+            match fd(self.trap_call(Syscall::Connect(addr.to_string())).await) {
+                Ok(fd) => return Ok(fd),
+                Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Stops reading, writing or both on a connected socket.

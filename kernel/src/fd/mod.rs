@@ -394,7 +394,8 @@ impl Kernel {
             console::Input::Fed(_) => 0,
         };
         // Open sockets keep the poller asked: their readiness is news.
-        readers + self.console.write_waiters.len() + self.open_sockets
+        // So do jobs out on the blocking pool: their end comes by the inbox.
+        readers + self.console.write_waiters.len() + self.open_sockets + self.pool.outstanding
     }
 }
 

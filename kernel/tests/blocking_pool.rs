@@ -1,0 +1,183 @@
+//! Blocking work (`Sys::run_blocking`, asyncio's `run_in_executor`), host
+//! name resolution through it, and `KernelHandle` starting tasks from
+//! another thread. Orders are forced with the jobs' own condition
+//! variable, never with timing.
+
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use kernel::{ClockKind, Config, ConsoleSpec, Kernel, Message};
+use syscalls::{Command, Errno};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn host_clock() -> Config {
+    Config {
+        clock: ClockKind::Host,
+        trace: false,
+        ..support::config()
+    }
+}
+
+/// A counter jobs wait on: job `k` runs when the stage is `k`.
+#[derive(Clone, Default)]
+struct Stages(Arc<(Mutex<u32>, Condvar)>);
+
+impl Stages {
+    fn wait_for(&self, stage: u32) {
+        let (count, changed) = &*self.0;
+        let mut now = count.lock().unwrap();
+        while *now != stage {
+            now = changed.wait(now).unwrap();
+        }
+    }
+
+    fn advance(&self) {
+        let (count, changed) = &*self.0;
+        *count.lock().unwrap() += 1;
+        changed.notify_all();
+    }
+}
+
+#[test]
+fn blocking_jobs_come_back_in_the_order_they_finish_not_that_they_were_asked() {
+    let done = Rc::new(RefCell::new(Vec::new()));
+    let seen = done.clone();
+    let run = support::run_with(b"", host_clock(), move |sys| async move {
+        let stages = Stages::default();
+        // Asked in the order 2, 0, 1; each runs only at its stage.
+        for k in [2u32, 0, 1] {
+            let (stages, seen) = (stages.clone(), seen.clone());
+            sys.spawn_fn(move |sys| async move {
+                let got = sys
+                    .timeout(
+                        LIMIT,
+                        sys.run_blocking(move || {
+                            stages.wait_for(k);
+                            stages.advance();
+                            k * 10
+                        }),
+                    )
+                    .await;
+                seen.borrow_mut().push(got);
+                0
+            })
+            .await
+            .unwrap();
+        }
+        while sys.wait_any().await.is_ok() {}
+        0
+    });
+    run.expect_clean();
+    assert_eq!(*done.borrow(), vec![Ok(0), Ok(10), Ok(20)]);
+}
+
+#[test]
+fn the_kernel_runs_other_tasks_while_a_job_blocks() {
+    let run = support::run_with(b"", host_clock(), |sys| async move {
+        let stages = Stages::default();
+        let job = stages.clone();
+        // The job waits until a task of the kernel lets it go: were the
+        // kernel waiting on the job, it would never finish.
+        let asker = sys
+            .spawn_fn(move |sys| async move {
+                let got = sys
+                    .timeout(LIMIT, sys.run_blocking(move || job.wait_for(1)))
+                    .await;
+                u8::from(got.is_err())
+            })
+            .await
+            .unwrap();
+        sys.yield_now().await;
+        for _ in 0..100 {
+            sys.yield_now().await;
+        }
+        stages.advance();
+        assert_eq!(sys.timeout(LIMIT, sys.wait(asker)).await, Ok((asker, 0)));
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn a_job_that_panics_fails_its_call_and_not_the_kernel() {
+    let run = support::run_with(b"", host_clock(), |sys| async move {
+        let got: Result<u32, Errno> = sys.run_blocking(|| panic!("job went wrong")).await;
+        assert_eq!(got, Err(Errno::EIO));
+        assert_eq!(sys.run_blocking(|| 7).await, Ok(7));
+        0
+    });
+    run.expect_status(0);
+}
+
+#[test]
+fn localhost_resolves_on_the_pool_and_connect_takes_a_host_name() {
+    let run = support::run_with(b"", host_clock(), |sys| async move {
+        let found = sys
+            .timeout(LIMIT, sys.resolve("localhost:80"))
+            .await
+            .unwrap();
+        assert!(found.iter().any(|a| a.ip().is_loopback()), "{found:?}");
+        assert_eq!(sys.resolve("no port").await, Err(Errno::EINVAL));
+        let l = sys.listen("127.0.0.1:0").await.unwrap();
+        let port = sys
+            .local_addr(l)
+            .await
+            .unwrap()
+            .rsplit_once(':')
+            .unwrap()
+            .1
+            .to_string();
+        let conn = sys
+            .timeout(LIMIT, sys.connect(&format!("localhost:{port}")))
+            .await
+            .unwrap();
+        let served = sys.timeout(LIMIT, sys.accept(l)).await.unwrap();
+        sys.write_all(conn, b"hi").await.unwrap();
+        let mut buf = [0u8; 2];
+        assert_eq!(sys.timeout(LIMIT, sys.read(served, &mut buf)).await, Ok(2));
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn another_thread_starts_tasks_in_a_running_kernel_and_gets_their_status() {
+    let (to_test, handles) = std::sync::mpsc::channel();
+    let kernel_thread = std::thread::spawn(move || {
+        let (spec, out, _err) = ConsoleSpec::scripted(b"");
+        let mut k = Kernel::boot(host_clock(), Vec::new(), spec).unwrap();
+        to_test.send((k.handle(), k.inbox())).unwrap();
+        // The first task waits for console input, which comes only when
+        // the test is done.
+        k.start(Command::from_fn(|sys| async move {
+            let mut buf = [0u8; 1];
+            let _ = sys.read(syscalls::Fd::STDIN, &mut buf).await;
+            0
+        }));
+        let status = k.run();
+        let printed = String::from_utf8(out.borrow().clone()).unwrap();
+        (status, printed)
+    });
+    let (handle, inbox) = handles.recv_timeout(LIMIT).unwrap();
+    let statuses: Vec<_> = (0..5u8)
+        .map(|i| {
+            handle.spawn(move |sys| async move {
+                let _ = sys.print(&format!("remote {i}\n")).await;
+                40 + i
+            })
+        })
+        .map(|status| status.recv_timeout(LIMIT))
+        .collect();
+    assert_eq!(statuses, (0..5u8).map(|i| Ok(40 + i)).collect::<Vec<_>>());
+    inbox.send(Message::ConsoleEof);
+    let (status, printed) = kernel_thread.join().unwrap();
+    assert_eq!(status, 0);
+    for i in 0..5 {
+        assert!(printed.contains(&format!("remote {i}\n")), "{printed}");
+    }
+}
