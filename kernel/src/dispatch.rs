@@ -73,6 +73,7 @@ impl Kernel {
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
             Syscall::Open(path) => Done(self.sys_open(pid, &path)),
             Syscall::Blocking(job) => self.sys_blocking(pid, job),
+            Syscall::Poll { fds, len } => self.sys_poll(pid, fds, len),
             Syscall::Listen(addr) => Done(self.sys_listen(pid, &addr)),
             Syscall::Accept(fd) => self.sys_accept(pid, fd),
             Syscall::Connect(addr) => self.sys_connect(pid, &addr),

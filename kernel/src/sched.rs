@@ -231,8 +231,29 @@ impl Kernel {
                 self.record(|| Event::Wake(pid));
                 len
             }
-            _ => 0,
+            _ => {
+                self.wake_poller(pid);
+                0
+            }
         }
+    }
+
+    /// If `pid` is parked in `poll`, makes it look at its descriptors again
+    /// when it runs. Returns whether it was.
+    pub(crate) fn wake_poller(&mut self, pid: Pid) -> bool {
+        let Some(task) = self.tasks.get_mut(pid) else {
+            return false;
+        };
+        if !matches!(task.state, RunState::Blocked(WaitOn::Poll { .. })) {
+            return false;
+        }
+        let RunState::Blocked(on) = std::mem::replace(&mut task.state, RunState::Running) else {
+            unreachable!("matched just above");
+        };
+        task.state = RunState::Retry(on);
+        self.ready.push_back(pid);
+        self.record(|| Event::Wake(pid));
+        true
     }
 
     /// Wakes the sleepers whose deadline has come.

@@ -43,6 +43,11 @@ pub(crate) enum WaitOn {
         buf: *mut u8,
         len: usize,
     },
+    /// Readiness of any of the caller's `len` poll entries at `fds`.
+    Poll {
+        fds: *mut syscalls::PollFd,
+        len: usize,
+    },
     /// A job on the blocking pool, by number.
     Blocking { job: u64 },
     /// A connection to take from the listening socket `object`.
@@ -70,6 +75,7 @@ impl WaitOn {
             WaitOn::Accept { fd, .. } => TaskState::Accepting(fd),
             WaitOn::Connect { .. } => TaskState::Connecting,
             WaitOn::Blocking { .. } => TaskState::Blocked("blocking work"),
+            WaitOn::Poll { .. } => TaskState::Blocked("poll"),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::types::{
-    ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
+    ExitCode, Fd, FdMap, PGroup, Pid, PollFd, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
 };
 use crate::Sys;
 
@@ -166,6 +166,20 @@ pub enum Syscall {
     /// # Errors
     /// `EBADF`; `ENOTSOCK` not a socket.
     LocalAddr(Fd),
+    /// Wait until at least one of `len` descriptors at `fds` is ready for
+    /// what its entry asks (pipes, the console, sockets); the kernel fills
+    /// in each entry's `ready`. Replies `Reply::Size(number ready)`. Blocks
+    /// until one is ready: a timeout is a deadline around the call
+    /// ([`Sys::poll`](crate::Sys::poll) takes one).
+    ///
+    /// # Errors
+    /// `EBADF` an fd not open; `ETIMEDOUT` the deadline passed.
+    Poll {
+        /// The caller's entries, which stay borrowed until the reply.
+        fds: *mut PollFd,
+        /// How many.
+        len: usize,
+    },
     /// Run `job` on one of the kernel's host threads for blocking work and
     /// park the caller until it has run (asyncio's `run_in_executor`).
     /// Replies `Reply::Unit`; the job hands its result back itself (see
@@ -289,6 +303,7 @@ impl Syscall {
             Syscall::Dup(_) => "dup",
             Syscall::Open(_) => "open",
             Syscall::Blocking(_) => "blocking",
+            Syscall::Poll { .. } => "poll",
             Syscall::Listen(_) => "listen",
             Syscall::Accept(_) => "accept",
             Syscall::Connect(_) => "connect",

@@ -16,6 +16,6 @@ pub use call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 pub use errno::Errno;
 pub use sys::{Command, Sys, SysResult, Trap};
 pub use types::{
-    ExitCode, Fd, FdMap, Main, PGroup, Pid, Program, ProgramInfo, Signal, TaskFuture, TaskInfo,
-    TaskState, Usage, PIPE_BUF,
+    ExitCode, Fd, FdMap, Interest, Main, PGroup, Pid, PollFd, Program, ProgramInfo, Signal,
+    TaskFuture, TaskInfo, TaskState, Usage, PIPE_BUF,
 };

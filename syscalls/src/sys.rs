@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 use crate::errno::Errno;
 use crate::types::{
-    ExitCode, Fd, FdMap, PGroup, Pid, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
+    ExitCode, Fd, FdMap, PGroup, Pid, PollFd, ProgramInfo, Signal, TaskFuture, TaskInfo, Usage,
 };
 
 /// What a system call answers.
@@ -744,6 +744,39 @@ impl Sys {
     /// `EBADF` fd not open; `EMFILE` table full.
     pub async fn dup(&self, from: Fd) -> SysResult<Fd> {
         fd(self.trap_call(Syscall::Dup(from)).await)
+    }
+
+    /// Waits until one of `fds` is ready for what it asks, or `timeout`
+    /// passes (`None`: no limit); returns how many are ready (0: the time
+    /// ran out) with each entry's `ready` filled in.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys, a: syscalls::Fd, b: syscalls::Fd) -> Result<(), syscalls::Errno> {
+    /// use syscalls::{Interest, PollFd};
+    /// let mut fds = [PollFd::new(a, Interest::READ), PollFd::new(b, Interest::READ)];
+    /// let n = sys.poll(&mut fds, Some(std::time::Duration::from_secs(1))).await?;
+    /// if fds[0].ready.read { /* a has bytes, or end-of-file */ }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` an fd not open.
+    pub async fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> SysResult<usize> {
+        let call = Syscall::Poll {
+            fds: fds.as_mut_ptr(),
+            len: fds.len(),
+        };
+        let waited = match timeout {
+            Some(limit) => {
+                self.timeout(limit, Call::new(self.trap_call(call), size))
+                    .await
+            }
+            None => size(self.trap_call(call).await),
+        };
+        match waited {
+            Err(Errno::ETIMEDOUT) => Ok(0),
+            other => other,
+        }
     }
 
     /// Runs `job` on a host thread of the kernel's pool for blocking work

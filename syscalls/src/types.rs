@@ -301,6 +301,62 @@ pub struct TaskInfo {
     pub cpu: Duration,
 }
 
+/// Readiness `poll` asks about, and answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interest {
+    /// A read would not block (bytes, end-of-file, or a connection to
+    /// accept).
+    pub read: bool,
+    /// A write would not block (room, or a reader gone: `EPIPE`).
+    pub write: bool,
+}
+
+impl Interest {
+    /// Readable.
+    pub const READ: Interest = Interest {
+        read: true,
+        write: false,
+    };
+    /// Writable.
+    pub const WRITE: Interest = Interest {
+        read: false,
+        write: true,
+    };
+    /// Either.
+    pub const BOTH: Interest = Interest {
+        read: true,
+        write: true,
+    };
+
+    /// Neither.
+    pub fn is_empty(self) -> bool {
+        !self.read && !self.write
+    }
+}
+
+/// One descriptor of a `poll`: what to wait for, and (filled in by the
+/// kernel) what is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollFd {
+    /// The descriptor.
+    pub fd: Fd,
+    /// What to wait for.
+    pub interest: Interest,
+    /// What was ready when the call returned.
+    pub ready: Interest,
+}
+
+impl PollFd {
+    /// Waits for `interest` on `fd`.
+    pub fn new(fd: Fd, interest: Interest) -> PollFd {
+        PollFd {
+            fd,
+            interest,
+            ready: Interest::default(),
+        }
+    }
+}
+
 /// How much memory the coos process uses on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {

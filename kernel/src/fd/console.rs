@@ -108,6 +108,13 @@ pub(crate) struct Fed {
     terminal: Option<LineEditor>,
 }
 
+impl Fed {
+    /// Would a read return now (bytes, or end-of-file)?
+    pub(crate) fn has_input(&self) -> bool {
+        !self.buf.is_empty() || self.eof
+    }
+}
+
 struct LineEditor {
     ask: Box<dyn FnMut(LineRequest)>,
     /// A line was asked for and has not come yet.
@@ -325,8 +332,13 @@ impl Kernel {
         Outcome::Block(parked)
     }
 
+    /// Is there a line editor that has not been asked for a line yet?
+    pub(crate) fn console_wants_line(&self) -> bool {
+        matches!(&self.console.input, Input::Fed(Fed { terminal: Some(editor), .. }) if !editor.asked)
+    }
+
     /// Asks the line editor for a line, telling it the live tasks.
-    fn ask_for_line(&mut self) {
+    pub(crate) fn ask_for_line(&mut self) {
         let tasks = self
             .tasks
             .iter()

@@ -7,6 +7,7 @@
 pub(crate) mod console;
 pub(crate) mod host;
 pub(crate) mod pipe;
+pub(crate) mod ready;
 pub(crate) mod socket;
 
 use syscalls::{Errno, Fd};
@@ -245,6 +246,7 @@ impl Kernel {
                 object: Object::Socket(id),
             } => self.accept_on(pid, fd, id),
             WaitOn::Connect { socket } => self.connect_done(pid, socket),
+            WaitOn::Poll { fds, len } => self.sys_poll(pid, fds, len),
             other => Outcome::Block(other),
         }
     }
@@ -253,6 +255,9 @@ impl Kernel {
     /// at once; a reader is made ready to read when it runs. A task not
     /// parked on I/O is left alone.
     pub(crate) fn retry_io(&mut self, pid: Pid) {
+        if self.wake_poller(pid) {
+            return;
+        }
         if let Some(RunState::Blocked(WaitOn::Read { object, .. })) =
             self.tasks.get(pid).map(|t| &t.state)
         {

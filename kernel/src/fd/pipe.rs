@@ -263,6 +263,7 @@ impl Kernel {
                 return true;
             }
             self.pipe_mut(id).write_waiters.pop_front();
+            self.wake_poller(writer);
         }
         false
     }
@@ -298,7 +299,9 @@ impl Kernel {
                 _ => None,
             };
             let Some((buf, len, done)) = parked else {
+                // Stale, or a task in poll: there is room now.
                 self.pipe_mut(id).write_waiters.pop_front();
+                self.wake_poller(writer);
                 continue;
             };
             let pipe = self.pipe_mut(id);
@@ -334,6 +337,9 @@ impl Kernel {
         // No reader left: parked writers learn it (with what they wrote).
         let writers = std::mem::take(&mut pipe.write_waiters);
         for writer in writers {
+            if self.wake_poller(writer) {
+                continue;
+            }
             if let Some(RunState::Blocked(WaitOn::Write { object, done, .. })) =
                 self.tasks.get(writer).map(|t| &t.state)
             {

@@ -45,6 +45,12 @@ pub(crate) struct Socket {
     write_waiters: VecDeque<Pid>,
 }
 
+impl AsFd for Socket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 fn parse_addr(addr: &str) -> SysResult<SocketAddr> {
     addr.parse().map_err(|_| Errno::EINVAL)
 }
@@ -332,6 +338,24 @@ impl Kernel {
         Ok(Reply::Addr(Box::new(text)))
     }
 
+    /// Parks `pid` (in `poll`) on socket `id`'s queues for `interest`.
+    pub(crate) fn socket_enqueue(&mut self, pid: Pid, id: u32, interest: syscalls::Interest) {
+        let socket = self.socket(id);
+        if interest.read {
+            socket.read_waiters.push_back(pid);
+        }
+        if interest.write {
+            socket.write_waiters.push_back(pid);
+        }
+    }
+
+    /// Takes `pid` off socket `id`'s queues.
+    pub(crate) fn socket_unqueue(&mut self, pid: Pid, id: u32) {
+        let socket = self.socket(id);
+        socket.read_waiters.retain(|&p| p != pid);
+        socket.write_waiters.retain(|&p| p != pid);
+    }
+
     /// The poller says socket `id` may be ready: every task parked on it
     /// tries its call again when it runs.
     pub(crate) fn socket_ready(&mut self, id: u32) {
@@ -351,6 +375,7 @@ impl Kernel {
                     | WaitOn::Accept { object, .. },
                 ) => *object == Object::Socket(id),
                 RunState::Blocked(WaitOn::Connect { socket }) => *socket == id,
+                RunState::Blocked(WaitOn::Poll { .. }) => true,
                 _ => false,
             };
             if on_this {
