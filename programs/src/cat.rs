@@ -2,9 +2,9 @@
 //! standard output. coos has no files yet: any other operand is reported as
 //! missing, and the rest still get copied.
 
-use syscalls::{Errno, ExitCode, Fd, Sys};
+use syscalls::{ExitCode, Fd, Sys};
 
-use crate::fail;
+use crate::fail::{self, Failed};
 use crate::usage::{Opt, Spec};
 
 const SPEC: Spec = Spec::new(
@@ -54,12 +54,6 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         }
     }
     status
-}
-
-/// Which side of a copy failed.
-enum Failed {
-    Read(Errno),
-    Write(Errno),
 }
 
 /// Copies `fd` to standard output until end-of-file, chunk by chunk.

@@ -10,6 +10,16 @@ use syscalls::{Errno, ExitCode, Sys};
 /// The status of a failed run.
 pub const FAILURE: ExitCode = 1;
 
+/// Which side of a copy from an input to standard output failed: a failed
+/// read is reported and the program goes on to its next input; a failed
+/// write ends it.
+pub enum Failed {
+    /// Reading the input.
+    Read(Errno),
+    /// Writing standard output.
+    Write(Errno),
+}
+
 /// Prints `NAME: message` on stderr. A failure to print is ignored: there is
 /// nowhere left to report it.
 pub async fn error(sys: &Sys, name: &str, message: impl Display) {

@@ -3,9 +3,9 @@
 //! PATTERNS, which are fixed strings, one per line (as with `grep -F`).
 //! Status 0 if a line was selected, 1 if none, 2 on error.
 
-use syscalls::{Errno, ExitCode, Fd, Sys};
+use syscalls::{ExitCode, Fd, Sys};
 
-use crate::fail;
+use crate::fail::{self, Failed};
 use crate::lines::LineReader;
 use crate::output::Output;
 use crate::usage::{Opt, Spec};
@@ -228,12 +228,6 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     } else {
         NOT_FOUND
     }
-}
-
-/// Which side of the search failed.
-enum Failed {
-    Read(Errno),
-    Write(Errno),
 }
 
 /// Searches `fd`, printing what `options` ask for; returns how many lines

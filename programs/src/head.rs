@@ -1,9 +1,11 @@
 //! `head [-n N | -c N | -N] [-qv] [FILE]...`: output the first lines (or
 //! bytes) of standard input (`-`, or no operand), then stop reading.
 
-use syscalls::{Errno, ExitCode, Fd, Sys};
+use syscalls::{ExitCode, Fd, Sys};
 
-use crate::fail;
+use crate::fail::Failed;
+use crate::inputs;
+use crate::lines::past_newlines;
 use crate::usage::{parse_count, Numbers, Opt, Spec};
 
 const SPEC: Spec = Spec {
@@ -78,54 +80,11 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             _ => headers = Some(true),
         }
     }
-    let mut operands = args.operands;
-    if operands.is_empty() {
-        operands.push("-".into());
-    }
-    let headers = headers.unwrap_or(operands.len() > 1);
-
-    let mut status = 0;
-    let mut first = true;
     let mut buf = vec![0u8; CHUNK];
-    for name in &operands {
-        if name != "-" {
-            fail::error(
-                &sys,
-                SPEC.name,
-                format_args!("cannot open '{name}' for reading: {}", Errno::ENOENT),
-            )
-            .await;
-            status = fail::FAILURE;
-            continue;
-        }
-        if headers {
-            let header = format!("{}==> standard input <==\n", if first { "" } else { "\n" });
-            if let Err(errno) = sys.print(&header).await {
-                return fail::write_error(&sys, SPEC.name, errno).await;
-            }
-        }
-        first = false;
-        match head(&sys, Fd::STDIN, amount, &mut buf).await {
-            Ok(()) => {}
-            Err(Failed::Read(errno)) => {
-                fail::error(
-                    &sys,
-                    SPEC.name,
-                    format_args!("error reading 'standard input': {errno}"),
-                )
-                .await;
-                status = fail::FAILURE;
-            }
-            Err(Failed::Write(errno)) => return fail::write_error(&sys, SPEC.name, errno).await,
-        }
-    }
-    status
-}
-
-/// Which side of a copy failed.
-enum Failed {
-    Read(Errno),
-    Write(Errno),
+    inputs::each_input(&sys, SPEC.name, &args.operands, headers, async || {
+        head(&sys, Fd::STDIN, amount, &mut buf).await
+    })
+    .await
 }
 
 /// Copies the first `amount` of `fd` to standard output, reading no more
@@ -140,7 +99,7 @@ async fn head(sys: &Sys, fd: Fd, amount: Amount, buf: &mut [u8]) -> Result<(), F
             break;
         }
         let keep = match amount {
-            Amount::Lines(_) => take_lines(&buf[..n], &mut left),
+            Amount::Lines(_) => past_newlines(&buf[..n], &mut left),
             Amount::Bytes(_) => {
                 let keep = n.min(usize::try_from(left).unwrap_or(usize::MAX));
                 left -= keep as u64;
@@ -154,35 +113,13 @@ async fn head(sys: &Sys, fd: Fd, amount: Amount, buf: &mut [u8]) -> Result<(), F
     Ok(())
 }
 
-/// How much of `chunk` the next `*lines` lines take; counts them off.
-fn take_lines(chunk: &[u8], lines: &mut u64) -> usize {
-    for (at, _) in chunk.iter().enumerate().filter(|(_, &b)| b == b'\n') {
-        *lines -= 1;
-        if *lines == 0 {
-            return at + 1;
-        }
-    }
-    chunk.len()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::run;
     use kernel::testing::Harness;
 
     fn numbers(n: usize) -> String {
         (1..=n).map(|i| format!("{i}\n")).collect()
-    }
-
-    #[test]
-    fn take_lines_stops_after_the_last_newline_wanted() {
-        let mut left = 2;
-        assert_eq!(take_lines(b"a\nb\nc\n", &mut left), 4);
-        assert_eq!(left, 0);
-        let mut left = 5;
-        assert_eq!(take_lines(b"a\nb", &mut left), 3);
-        assert_eq!(left, 4);
     }
 
     #[test]
@@ -231,6 +168,18 @@ mod tests {
             out.stderr.lines().next(),
             Some("head: invalid number of bytes: '-1'")
         );
+    }
+
+    #[test]
+    fn head_reports_a_broken_pipe() {
+        for argv in [&["head"][..], &["head", "-v"]] {
+            let out = Harness::new(crate::registry())
+                .stdin("a\n")
+                .stdout_closes_after(0)
+                .run(argv);
+            assert_eq!(out.status, Some(1), "{argv:?}");
+            assert_eq!(out.stderr, "head: write error: broken pipe\n", "{argv:?}");
+        }
     }
 
     #[test]

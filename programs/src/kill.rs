@@ -130,6 +130,16 @@ fn description(signal: Signal) -> &'static str {
     }
 }
 
+/// One line of `kill -t`: ` 9 KILL Killed`.
+fn table_row(signal: Signal) -> String {
+    format!(
+        "{:>2} {:<4} {}\n",
+        signal.number(),
+        signal.name(),
+        description(signal)
+    )
+}
+
 /// Looks a signal up for `-l`/`-t`: by name, number, or the exit status of
 /// a task it ended (`137` is KILL).
 fn lookup(text: &str) -> Option<Signal> {
@@ -188,27 +198,18 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
                 }
             }
         }
+        Request::Table(names) if names.is_empty() => {
+            for signal in Signal::ALL {
+                out.push_str(&table_row(signal));
+            }
+        }
         Request::Table(names) => {
-            let signals: Vec<Option<Signal>> = if names.is_empty() {
-                Signal::ALL.into_iter().map(Some).collect()
-            } else {
-                names.iter().map(|n| lookup(n)).collect()
-            };
-            for (i, signal) in signals.into_iter().enumerate() {
-                match signal {
-                    Some(s) => out.push_str(&format!(
-                        "{:>2} {:<4} {}\n",
-                        s.number(),
-                        s.name(),
-                        description(s)
-                    )),
+            for text in &names {
+                match lookup(text) {
+                    Some(s) => out.push_str(&table_row(s)),
                     None => {
-                        fail::error(
-                            &sys,
-                            SPEC.name,
-                            format_args!("'{}': invalid signal", names[i]),
-                        )
-                        .await;
+                        fail::error(&sys, SPEC.name, format_args!("'{text}': invalid signal"))
+                            .await;
                         status = fail::FAILURE;
                     }
                 }
@@ -359,5 +360,9 @@ mod tests {
             (out.status, out.stderr.as_str()),
             (Some(1), "kill: 'USR1': invalid signal\n")
         );
+        let out = run(&["kill", "-t", "137", "USR1", "hup"], "");
+        assert_eq!(out.status, Some(1));
+        assert_eq!(out.stdout, " 9 KILL Killed\n 1 HUP  Hangup\n");
+        assert_eq!(out.stderr, "kill: 'USR1': invalid signal\n");
     }
 }

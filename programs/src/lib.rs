@@ -27,6 +27,7 @@
 //!   `NAME: message` / `Try 'NAME --help' for more information.` pair, counts.
 //! - `output.rs`: a buffered writer that writes in 64 KiB chunks.
 //! - `lines.rs`: a line reader over a descriptor.
+//! - `inputs.rs`: the FILE operands of `head` and `tail`, with their headers.
 //! - `fail.rs`: error messages on stderr, and what a failed write means.
 //!
 //! # Exit statuses and broken pipes
@@ -55,6 +56,7 @@
 use syscalls::Program;
 
 mod fail;
+mod inputs;
 mod lines;
 mod output;
 mod usage;

@@ -1,10 +1,27 @@
 //! Lines from a descriptor: `LineBuf` splits bytes into lines whatever the
 //! read boundaries (a line may arrive in pieces; the last one may have no
 //! newline), and `LineReader` feeds it with 64 KiB reads from a descriptor.
+//! [`past_newlines`] counts lines off a chunk without splitting it (`head`,
+//! `tail`).
 
 use std::ops::Range;
 
 use syscalls::{Fd, Sys, SysResult};
+
+/// Where `chunk` is past the next `*lines` newlines (its end if it holds
+/// fewer, 0 if `*lines` is 0); counts them off.
+pub fn past_newlines(chunk: &[u8], lines: &mut u64) -> usize {
+    if *lines == 0 {
+        return 0;
+    }
+    for (at, _) in chunk.iter().enumerate().filter(|(_, &b)| b == b'\n') {
+        *lines -= 1;
+        if *lines == 0 {
+            return at + 1;
+        }
+    }
+    chunk.len()
+}
 
 /// The splitting, apart from any I/O: bytes go in through [`LineBuf::spare`]
 /// and [`LineBuf::filled`], whole lines come out of [`LineBuf::next_line`].
@@ -172,6 +189,18 @@ mod tests {
 
     fn owned(lines: &[&str]) -> Vec<Vec<u8>> {
         lines.iter().map(|l| l.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn past_newlines_stops_after_the_last_newline_wanted() {
+        let mut left = 2;
+        assert_eq!(past_newlines(b"a\nb\nc\n", &mut left), 4);
+        assert_eq!(left, 0);
+        let mut left = 5;
+        assert_eq!(past_newlines(b"a\nb", &mut left), 3);
+        assert_eq!(left, 4);
+        let mut left = 0;
+        assert_eq!(past_newlines(b"a\nb", &mut left), 0);
     }
 
     #[test]

@@ -143,18 +143,16 @@ async fn filter(sys: Sys) -> ExitCode {
         if n % prime == 0 {
             continue;
         }
-        if next.is_none() {
-            match Next::start(&sys, n).await {
-                Ok(started) => next = Some(started),
+        let downstream = match next {
+            Some(ref mut started) => started,
+            None => match Next::start(&sys, n).await {
+                Ok(started) => next.insert(started),
                 Err(errno) => {
                     let what = format!("cannot start a filter for {n}");
                     status = fail::call_failed(&sys, SPEC.name, &what, errno).await;
                     break;
                 }
-            }
-        }
-        let Some(downstream) = next.as_mut() else {
-            break;
+            },
         };
         if let Err(errno) = downstream.send(n).await {
             // The rest of the pipeline is gone (its output's reader left):

@@ -387,5 +387,21 @@ mod tests {
         let max = i64::MAX.to_string();
         let out = run(&["seq", &max, &max], "");
         assert_eq!(out.stdout, format!("{max}\n"));
+        // Hostile: at FIRST's 18 decimals the second number is 9e37, and
+        // the third would pass i128::MAX (1.7e38) before passing LAST.
+        let out = run(
+            &[
+                "seq",
+                "0.000000000000000001",
+                "90000000000000000000",
+                "99999999999999999999",
+            ],
+            "",
+        );
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_eq!(
+            out.stdout,
+            "0.000000000000000001\n90000000000000000000.000000000000000001\n"
+        );
     }
 }

@@ -5,9 +5,11 @@
 
 use std::collections::VecDeque;
 
-use syscalls::{Errno, ExitCode, Fd, Sys};
+use syscalls::{ExitCode, Fd, Sys};
 
-use crate::fail;
+use crate::fail::Failed;
+use crate::inputs;
+use crate::lines::past_newlines;
 use crate::usage::{parse_count, Numbers, Opt, Spec};
 
 const SPEC: Spec = Spec {
@@ -100,57 +102,17 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             _ => headers = Some(true),
         }
     }
-    let mut operands = args.operands;
-    if operands.is_empty() {
-        operands.push("-".into());
-    }
-    let headers = headers.unwrap_or(operands.len() > 1);
-
-    let mut status = 0;
-    let mut first = true;
-    for name in &operands {
-        if name != "-" {
-            fail::error(
-                &sys,
-                SPEC.name,
-                format_args!("cannot open '{name}' for reading: {}", Errno::ENOENT),
-            )
-            .await;
-            status = fail::FAILURE;
-            continue;
-        }
-        if headers {
-            let header = format!("{}==> standard input <==\n", if first { "" } else { "\n" });
-            if let Err(errno) = sys.print(&header).await {
-                return fail::write_error(&sys, SPEC.name, errno).await;
-            }
-        }
-        first = false;
-        let done = match part {
+    inputs::each_input(
+        &sys,
+        SPEC.name,
+        &args.operands,
+        headers,
+        async || match part {
             Part::Last(n) => last(&sys, Fd::STDIN, unit, n).await,
             Part::From(n) => from(&sys, Fd::STDIN, unit, n).await,
-        };
-        match done {
-            Ok(()) => {}
-            Err(Failed::Read(errno)) => {
-                fail::error(
-                    &sys,
-                    SPEC.name,
-                    format_args!("error reading 'standard input': {errno}"),
-                )
-                .await;
-                status = fail::FAILURE;
-            }
-            Err(Failed::Write(errno)) => return fail::write_error(&sys, SPEC.name, errno).await,
-        }
-    }
-    status
-}
-
-/// Which side of a copy failed.
-enum Failed {
-    Read(Errno),
-    Write(Errno),
+        },
+    )
+    .await
 }
 
 /// Outputs the last `n` units of `fd`.
@@ -188,7 +150,7 @@ async fn from(sys: &Sys, fd: Fd, unit: Unit, n: u64) -> Result<(), Failed> {
         let chunk = &buf[..got];
         let start = match unit {
             _ if skip == 0 => 0,
-            Unit::Lines => skip_lines(chunk, &mut skip),
+            Unit::Lines => past_newlines(chunk, &mut skip),
             Unit::Bytes => {
                 let s = usize::try_from(skip).unwrap_or(usize::MAX).min(got);
                 skip -= s as u64;
@@ -201,18 +163,6 @@ async fn from(sys: &Sys, fd: Fd, unit: Unit, n: u64) -> Result<(), Failed> {
                 .map_err(Failed::Write)?;
         }
     }
-}
-
-/// Where `chunk` is past the next `*lines` newlines (its end if it holds
-/// fewer); counts them off.
-fn skip_lines(chunk: &[u8], lines: &mut u64) -> usize {
-    for (at, _) in chunk.iter().enumerate().filter(|(_, &b)| b == b'\n') {
-        *lines -= 1;
-        if *lines == 0 {
-            return at + 1;
-        }
-    }
-    chunk.len()
 }
 
 /// The end of a stream, kept in chunks: a chunk is dropped from the front
@@ -297,7 +247,7 @@ impl Window {
             }
             let start = match self.unit {
                 _ if skip == 0 => 0,
-                Unit::Lines => skip_lines(chunk, &mut skip),
+                Unit::Lines => past_newlines(chunk, &mut skip),
                 Unit::Bytes => {
                     let s = skip as usize;
                     skip = 0;

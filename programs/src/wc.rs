@@ -122,11 +122,11 @@ fn format_line(counts: &Counts, shown: Shown, width: usize, name: Option<&str>) 
     line
 }
 
-/// The column width GNU wc picks when it cannot stat its inputs' sizes
-/// (pipes): 1 for a single count of a single input, and when the first
-/// input is missing; otherwise 7.
-fn width(inputs: usize, shown: Shown, first_missing: bool, any_read: bool) -> usize {
-    if (inputs <= 1 && shown.how_many() == 1) || first_missing || !any_read {
+/// The column width GNU wc picks when its inputs are not regular files
+/// (pipes): 1 for a single count of a single input, and when no input can
+/// be read (all are missing); otherwise 7.
+fn width(inputs: usize, shown: Shown, any_read: bool) -> usize {
+    if (inputs <= 1 && shown.how_many() == 1) || !any_read {
         1
     } else {
         7
@@ -168,8 +168,8 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     } else {
         vec!["-".to_string()]
     };
-    let readable = operands.iter().filter(|o| *o == "-").count();
-    let width = width(operands.len(), shown, operands[0] != "-", readable > 0);
+    let any_read = operands.iter().any(|o| o == "-");
+    let width = width(operands.len(), shown, any_read);
 
     let mut status = 0;
     let mut total = Counts::default();
@@ -271,9 +271,12 @@ mod tests {
             "      1       1       2 -\n      1       1       2 total\n"
         );
         assert_eq!(out.stderr, "wc: nosuch: no such file or directory\n");
-        // GNU wc drops to width 1 when its first input is missing.
+        // A missing input does not narrow the columns (GNU wc 9.1), wherever
+        // it comes; only inputs all missing do.
         let out = run(&["wc", "-l", "nosuch", "-"], "a\n");
-        assert_eq!(out.stdout, "1 -\n1 total\n");
+        assert_eq!(out.stdout, "      1 -\n      1 total\n");
+        let out = run(&["wc", "-l", "nosuch", "other"], "a\n");
+        assert_eq!(out.stdout, "0 total\n");
     }
 
     #[test]

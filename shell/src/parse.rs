@@ -18,6 +18,7 @@
 //! disappears. `$?` and `$$` are expanded later, so a [`Word`] keeps them as
 //! [`Part`]s (not in single quotes). `#` at the start of a word begins a
 //! comment. `<` and `>` are refused: coos has no files to redirect to.
+//! Subshells nest at most [`MAX_NESTING`] deep.
 
 use std::fmt;
 
@@ -148,6 +149,13 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// How deep `( … )` may nest. The parser recurses once per level, and so do
+/// the tree's `Clone` and `Drop`, on the stack of whatever task runs the
+/// shell: a bound keeps a line of 100 000 `(` a syntax error instead of a
+/// stack overflow that would abort the whole of coos. Far beyond what a
+/// person writes, and small enough for a 2 MiB test thread in a debug build.
+pub const MAX_NESTING: usize = 64;
 
 /// Parses a whole script (one line or many) into a [`List`].
 ///
@@ -428,6 +436,8 @@ struct Parser<'a> {
     peeked: Option<Token>,
     /// Where the last consumed token ended: the end of a pipeline's text.
     last_end: usize,
+    /// How many `(` enclose the current token.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -437,6 +447,7 @@ impl<'a> Parser<'a> {
             lexer: Lexer::new(src),
             peeked: None,
             last_end: 0,
+            depth: 0,
         }
     }
 
@@ -532,8 +543,17 @@ impl<'a> Parser<'a> {
                 Ok(Stage::Simple(words))
             }
             Kind::LParen => {
+                if self.depth == MAX_NESTING {
+                    return Err(ParseError {
+                        message: format!("more than {MAX_NESTING} nested '('"),
+                        ..self.unexpected(&tok)
+                    });
+                }
                 self.next()?;
-                let list = self.list()?;
+                self.depth += 1;
+                let list = self.list();
+                self.depth -= 1;
+                let list = list?;
                 let close = self.peek()?.clone();
                 match close.kind {
                     Kind::RParen if !list.items.is_empty() => {
@@ -958,6 +978,20 @@ mod tests {
     #[test]
     fn the_first_error_wins_over_a_later_unterminated_quote() {
         assert_eq!(error("echo ) 'abc"), err(6, "unexpected ')'"));
+    }
+
+    #[test]
+    fn subshells_nest_up_to_the_limit_and_no_deeper() {
+        let nested = |depth: usize| "(".repeat(depth) + "a" + &")".repeat(depth);
+        assert!(parse(&nested(MAX_NESTING)).is_ok());
+        assert_eq!(
+            error(&nested(MAX_NESTING + 1)),
+            err(MAX_NESTING + 1, "more than 64 nested '('")
+        );
+        // Hostile: 100 000 levels, which would overflow the stack.
+        let e = parse(&nested(100_000)).unwrap_err();
+        assert_eq!((e.column, e.incomplete), (MAX_NESTING + 1, false));
+        assert!(parse(&"(".repeat(100_000)).is_err());
     }
 
     #[test]

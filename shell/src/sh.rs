@@ -77,6 +77,17 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("help", "help", "show the builtins and the programs"),
 ];
 
+/// The builtins' names, for completion (`term::SH_BUILTINS`).
+pub(crate) const BUILTIN_NAMES: [&str; BUILTINS.len()] = {
+    let mut names = [""; BUILTINS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = BUILTINS[i].0;
+        i += 1;
+    }
+    names
+};
+
 /// The `sh` program.
 ///
 /// `sh` reads fd 0 line by line (interactive, with a prompt, when fd 0 is
@@ -812,7 +823,7 @@ fn subshell_main(sys: Sys, state: State, body: Body) -> TaskFuture {
 }
 
 fn is_builtin(name: &str) -> bool {
-    BUILTINS.iter().any(|&(builtin, _, _)| builtin == name)
+    BUILTIN_NAMES.contains(&name)
 }
 
 /// A word's text with `$?` and `$$` put in.
@@ -1022,6 +1033,9 @@ mod tests {
         }
         assert!(!is_builtin("kill"));
         assert!(!is_builtin("echo"));
+        let mut completed = crate::term::SH_BUILTINS.to_vec();
+        completed.sort_unstable();
+        assert_eq!(completed, ["exit", "fg", "help", "history", "jobs", "wait"]);
     }
 
     #[test]

@@ -78,7 +78,7 @@ const ERASE_LINE: &[u8] = b"\r\x1b[K";
 const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
 
 /// The commands `sh` runs itself, for completion (they are not programs).
-pub const SH_BUILTINS: &[&str] = &["exit", "jobs", "fg", "wait", "help", "history"];
+pub const SH_BUILTINS: &[&str] = &crate::sh::BUILTIN_NAMES;
 
 /// What the terminal is started with.
 #[derive(Debug, Clone, Default)]
