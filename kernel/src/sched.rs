@@ -328,6 +328,9 @@ impl Kernel {
             Message::ConsoleInput(bytes) => self.console_feed(&bytes),
             Message::ConsoleEof => self.console_end(),
             Message::Interrupt => self.console_interrupt(),
+            Message::HostSignal(syscalls::Signal::Int) if self.console.foreground.0 != 0 => {
+                self.console_interrupt()
+            }
             Message::HostSignal(signal) => self.signal_all(signal),
             Message::JobDone { pid, job, panicked } => {
                 self.pool.outstanding = self.pool.outstanding.saturating_sub(1);

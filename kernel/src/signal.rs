@@ -4,8 +4,12 @@
 //!
 //! The signals are blocked in the calling thread (and so in every thread it
 //! starts later) and taken by one thread that waits for them with
-//! `sigwait`. SIGINT is a Ctrl-C: it interrupts the console's foreground
-//! group. The others ask coos to stop: every task gets the signal.
+//! `sigwait`. SIGINT while the console has a foreground job is a Ctrl-C at
+//! the terminal: that job gets `INT`. Otherwise SIGINT, and SIGTERM,
+//! SIGHUP and SIGQUIT always, ask coos to stop: every task gets the signal
+//! (in coos a signal ends its task at once, so no task outlives it and no
+//! later `KILL` is needed), init reaps them, and coos exits with
+//! 128 + signal, the status of the first program.
 
 use nix::sys::signal::{SigSet, Signal as HostSignal};
 
@@ -42,7 +46,7 @@ impl crate::Kernel {
 fn forward(set: SigSet, inbox: InboxSender) {
     while let Ok(sig) = set.wait() {
         let message = match sig {
-            HostSignal::SIGINT => Message::Interrupt,
+            HostSignal::SIGINT => Message::HostSignal(Signal::Int),
             HostSignal::SIGHUP => Message::HostSignal(Signal::Hup),
             HostSignal::SIGQUIT => Message::HostSignal(Signal::Quit),
             _ => Message::HostSignal(Signal::Term),
