@@ -211,7 +211,8 @@ impl Kernel {
     }
 
     /// Runs one ready task once, or, with none ready, handles events and
-    /// due timers (moving virtual time to the next deadline).
+    /// due timers (moving virtual time to the next deadline; on the host's
+    /// clock, waiting for the next event if one can come).
     pub fn step(&mut self) -> Step {
         if let Some(code) = self.halted {
             return Step::Halted(code);
@@ -222,7 +223,11 @@ impl Kernel {
                 Step::Ran(pid)
             }
             None => {
-                self.handle_events(false);
+                // On the host's clock, wait in the poller for what can
+                // still come (a timer, a socket, the pool) instead of
+                // spinning; with nothing to wait for, return at once.
+                let wait = !self.clock.is_virtual() && !self.is_stalled();
+                self.handle_events(wait);
                 match self.halted {
                     Some(code) => Step::Halted(code),
                     None => Step::Idle,
