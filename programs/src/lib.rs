@@ -29,6 +29,11 @@
 //! - `lines.rs`: a line reader over a descriptor.
 //! - `inputs.rs`: the FILE operands of `head` and `tail`, with their headers.
 //! - `fail.rs`: error messages on stderr, and what a failed write means.
+//! - `duration.rs`: sleep's durations (`1.5`, `2m`), and a time limit.
+//! - `addr.rs`: `HOST:PORT` on command lines and in URLs.
+//! - `server.rs`: what `echod` and `httpd` share: listen, then a task per
+//!   connection, reaped as they end.
+//! - `http.rs`: HTTP/1.1 heads, for `httpd` and `fetch`.
 //!
 //! # Exit statuses and broken pipes
 //!
@@ -55,19 +60,27 @@
 
 use syscalls::Program;
 
+mod addr;
+mod duration;
 mod fail;
+mod http;
 mod inputs;
 mod lines;
 mod output;
+mod server;
 mod usage;
 
 mod bench;
 mod cat;
 mod echo;
+mod echod;
 mod r#false;
+mod fetch;
 mod grep;
 mod head;
+mod httpd;
 mod kill;
+mod nc;
 mod pingpong;
 mod primes;
 mod prodcons;
@@ -75,6 +88,7 @@ mod ps;
 mod seq;
 mod sleep;
 mod tail;
+mod timeout;
 mod r#true;
 mod wc;
 mod yes;
@@ -100,10 +114,22 @@ pub fn registry() -> Vec<Program> {
         ),
         program!("cat", cat, "concatenate input to standard output"),
         program!("echo", echo, "display a line of text"),
+        program!("echod", echod, "echo server, a task per client"),
         program!("false", r#false, "do nothing, unsuccessfully"),
+        program!("fetch", fetch, "fetch http:// URLs, several at once"),
         program!("grep", grep, "print lines that contain a fixed string"),
         program!("head", head, "output the first part of the input"),
+        program!(
+            "httpd",
+            httpd,
+            "small HTTP/1.1 server, a task per connection"
+        ),
         program!("kill", kill, "send a signal to a task"),
+        program!(
+            "nc",
+            nc,
+            "connect to a TCP port: copy input to it, it to output"
+        ),
         program!("pingpong", pingpong, "time round trips between two tasks"),
         program!(
             "primes",
@@ -119,6 +145,7 @@ pub fn registry() -> Vec<Program> {
         program!("seq", seq, "print a sequence of numbers"),
         program!("sleep", sleep, "delay for a specified amount of time"),
         program!("tail", tail, "output the last part of the input"),
+        program!("timeout", timeout, "run a command with a time limit"),
         program!("true", r#true, "do nothing, successfully"),
         program!("wc", wc, "print line, word and byte counts"),
         program!("yes", yes, "output a string repeatedly until killed"),

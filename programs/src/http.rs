@@ -1,0 +1,535 @@
+//! HTTP/1.x messages, as `httpd` reads requests and `fetch` reads
+//! responses: finding where a head ends, parsing its start line and header
+//! fields (strictly: a malformed head is an error, never a guess), the
+//! fields that frame a message and keep its connection, reading a whole
+//! response from a descriptor, and `http://` URLs.
+
+use std::fmt;
+
+use syscalls::{Errno, Fd, Sys};
+
+/// The largest head (start line and header fields) either side accepts.
+pub const MAX_HEAD: usize = 8 * 1024;
+
+/// How much one read of a connection asks for.
+const CHUNK: usize = 16 * 1024;
+
+/// Why a head could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadError {
+    /// Malformed: the reason, for the 400 page.
+    Malformed(&'static str),
+    /// An HTTP version other than 1.x.
+    Version,
+}
+
+impl fmt::Display for HeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadError::Malformed(why) => f.write_str(why),
+            HeadError::Version => f.write_str("HTTP version not supported"),
+        }
+    }
+}
+
+/// Where the head that starts `buf` ends (just past its empty line), if it
+/// is all there. Lines may end in CRLF or, leniently, LF.
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = buf[from..].iter().position(|&b| b == b'\n') {
+        let next = from + at + 1;
+        match &buf[next..] {
+            [b'\n', ..] => return Some(next + 1),
+            [b'\r', b'\n', ..] => return Some(next + 2),
+            _ => from = next,
+        }
+    }
+    None
+}
+
+/// The empty lines a client may send before a request (RFC 9112 §2.2).
+pub fn leading_blank_lines(buf: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        match &buf[at..] {
+            [b'\r', b'\n', ..] => at += 2,
+            [b'\n', ..] => at += 1,
+            _ => return at,
+        }
+    }
+}
+
+/// Header fields, in order, names as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// Every value of the field `name` (any case).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of the field `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the comma-separated list field `name` holds `token`
+    /// (`Connection: keep-alive, Upgrade`).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.all(name)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
+    /// The message's `Content-Length`: `None` when absent; an error when
+    /// it is not a number, or several disagree.
+    pub fn content_length(&self) -> Result<Option<u64>, HeadError> {
+        let mut found = None;
+        for value in self.all("content-length").flat_map(|v| v.split(',')) {
+            let value = value.trim();
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(HeadError::Malformed("invalid Content-Length"));
+            }
+            let n: u64 = value
+                .parse()
+                .map_err(|_| HeadError::Malformed("invalid Content-Length"))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(HeadError::Malformed("conflicting Content-Length"));
+            }
+            found = Some(n);
+        }
+        Ok(found)
+    }
+}
+
+/// A request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `HEAD`, …
+    pub method: String,
+    /// The request target as sent (`/ps?x=1`).
+    pub target: String,
+    /// The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor: u8,
+    /// The header fields.
+    pub fields: Fields,
+}
+
+impl Request {
+    /// Whether the connection stays open after the response: HTTP/1.1
+    /// unless `Connection: close`, HTTP/1.0 only with
+    /// `Connection: keep-alive`.
+    pub fn keep_alive(&self) -> bool {
+        if self.fields.has_token("connection", "close") {
+            return false;
+        }
+        self.minor >= 1 || self.fields.has_token("connection", "keep-alive")
+    }
+
+    /// The path the target names, without its query: origin form (`/x?q`)
+    /// or absolute form (`http://host/x`). `None` for any other form.
+    pub fn path(&self) -> Option<&str> {
+        let target = self.target.as_str();
+        let origin = if target.starts_with('/') {
+            target
+        } else {
+            let rest = strip_prefix_ignore_case(target, "http://")?;
+            rest.find('/').map_or("/", |at| &rest[at..])
+        };
+        Some(origin.split(['?', '#']).next().unwrap_or("/"))
+    }
+}
+
+/// A response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase (may be empty).
+    pub reason: String,
+    /// The header fields.
+    pub fields: Fields,
+}
+
+/// `tchar` of RFC 9110: what a method or field name is made of.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// `HTTP/1.x` → x.
+fn version(text: &str) -> Result<u8, HeadError> {
+    let digits = text
+        .strip_prefix("HTTP/")
+        .ok_or(HeadError::Malformed("bad HTTP version"))?;
+    match digits.as_bytes() {
+        [b'1', b'.', minor] if minor.is_ascii_digit() => Ok(minor - b'0'),
+        [major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
+            Err(HeadError::Version)
+        }
+        _ => Err(HeadError::Malformed("bad HTTP version")),
+    }
+}
+
+/// Splits a head (as [`head_end`] delimits it) into its start line and
+/// header fields.
+fn lines(head: &[u8]) -> Result<(&str, Fields), HeadError> {
+    let text = std::str::from_utf8(head).map_err(|_| HeadError::Malformed("not UTF-8"))?;
+    let mut lines = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let start = lines.next().unwrap_or("");
+    let mut fields = Vec::new();
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            return Err(HeadError::Malformed("obsolete line folding"));
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(HeadError::Malformed("header field without a colon"))?;
+        if !is_token(name) {
+            return Err(HeadError::Malformed("bad header field name"));
+        }
+        let value = value.trim_matches([' ', '\t']);
+        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(HeadError::Malformed("control character in a header field"));
+        }
+        fields.push((name.to_string(), value.to_string()));
+    }
+    if start.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(HeadError::Malformed("control character in the start line"));
+    }
+    Ok((start, Fields(fields)))
+}
+
+/// Parses a request head: `METHOD SP TARGET SP HTTP/1.x`, then fields.
+pub fn parse_request(head: &[u8]) -> Result<Request, HeadError> {
+    let (start, fields) = lines(head)?;
+    let parts: Vec<&str> = start.split(' ').collect();
+    let [method, target, proto] = parts[..] else {
+        return Err(HeadError::Malformed("bad request line"));
+    };
+    if !is_token(method) || target.is_empty() {
+        return Err(HeadError::Malformed("bad request line"));
+    }
+    let minor = version(proto)?;
+    Ok(Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        minor,
+        fields,
+    })
+}
+
+/// Parses a response head: `HTTP/1.x SP NNN [SP reason]`, then fields.
+pub fn parse_response(head: &[u8]) -> Result<Response, HeadError> {
+    let (start, fields) = lines(head)?;
+    let mut parts = start.splitn(3, ' ');
+    version(parts.next().unwrap_or(""))?;
+    let code = parts.next().unwrap_or("");
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HeadError::Malformed("bad status code"));
+    }
+    Ok(Response {
+        status: code
+            .parse()
+            .map_err(|_| HeadError::Malformed("bad status code"))?,
+        reason: parts.next().unwrap_or("").to_string(),
+        fields,
+    })
+}
+
+/// The reason phrase of the statuses coos sends.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Why a response could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// A system call failed (`ETIMEDOUT` under a deadline).
+    Call(Errno),
+    /// The connection ended before a whole head came.
+    Truncated,
+    /// The head was malformed or too big.
+    Head(HeadError),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Call(Errno::ETIMEDOUT) => f.write_str("timeout"),
+            ReadError::Call(errno) => errno.fmt(f),
+            ReadError::Truncated => f.write_str("connection closed before a response"),
+            ReadError::Head(e) => write!(f, "bad response: {e}"),
+        }
+    }
+}
+
+/// Reads one response from `conn`: its head, then its body as
+/// `Content-Length` frames it (none after `HEAD`, or for 1xx, 204, 304),
+/// else up to end-of-file. `buf` holds bytes already read, and keeps what
+/// came after the response (the next one's start on a kept connection).
+pub async fn read_response(
+    sys: &Sys,
+    conn: Fd,
+    buf: &mut Vec<u8>,
+    after_head_request: bool,
+) -> Result<(Response, Vec<u8>), ReadError> {
+    let end = loop {
+        if let Some(end) = head_end(buf) {
+            break end;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(ReadError::Head(HeadError::Malformed("head too large")));
+        }
+        if read_more(sys, conn, buf).await.map_err(ReadError::Call)? == 0 {
+            return Err(ReadError::Truncated);
+        }
+    };
+    let response = parse_response(&buf[..end]).map_err(ReadError::Head)?;
+    buf.drain(..end);
+    let no_body = after_head_request || matches!(response.status, 100..=199 | 204 | 304);
+    let length = if no_body {
+        Some(0)
+    } else {
+        response.fields.content_length().map_err(ReadError::Head)?
+    };
+    match length {
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            while buf.len() < n {
+                if read_more(sys, conn, buf).await.map_err(ReadError::Call)? == 0 {
+                    return Err(ReadError::Truncated);
+                }
+            }
+            let rest = buf.split_off(n);
+            Ok((response, std::mem::replace(buf, rest)))
+        }
+        None => {
+            while read_more(sys, conn, buf).await.map_err(ReadError::Call)? > 0 {}
+            Ok((response, std::mem::take(buf)))
+        }
+    }
+}
+
+/// Appends one read's worth of `conn` to `buf`: how many bytes came (0 at
+/// end-of-file).
+pub async fn read_more(sys: &Sys, conn: Fd, buf: &mut Vec<u8>) -> Result<usize, Errno> {
+    let start = buf.len();
+    buf.resize(start + CHUNK, 0);
+    let got = sys.read(conn, &mut buf[start..]).await;
+    buf.truncate(start + *got.as_ref().unwrap_or(&0));
+    got
+}
+
+/// An `http://HOST[:PORT][/PATH]` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// The host as written (`127.0.0.1`, `localhost`, `[::1]`).
+    pub host: String,
+    /// The port (80 by default).
+    pub port: u16,
+    /// The path and query (`/` by default), without a fragment.
+    pub path: String,
+}
+
+impl Url {
+    /// Parses `http://HOST[:PORT][/PATH]`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Url> {
+        let rest = strip_prefix_ignore_case(text, "http://")?;
+        let rest = rest.split('#').next().unwrap_or("");
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        if authority.contains('@') || authority.is_empty() {
+            return None;
+        }
+        let (host, port) = if authority.starts_with('[') {
+            let (host, after) = authority.split_at(authority.find(']')? + 1);
+            match after {
+                "" => (host, None),
+                after => (host, Some(after.strip_prefix(':')?)),
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        let port = match port {
+            None => 80,
+            Some(port) => port.parse().ok()?,
+        };
+        if host.is_empty() || host.bytes().any(|b| b.is_ascii_whitespace()) {
+            return None;
+        }
+        let path = match path {
+            "" => "/".to_string(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_string(),
+        };
+        if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return None;
+        }
+        Some(Url {
+            host: host.to_string(),
+            port,
+            path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_ends_at_its_first_empty_line() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nHost: x\n\nrest"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+        assert_eq!(head_end(b""), None);
+        assert_eq!(leading_blank_lines(b"\r\n\nGET"), 3);
+        assert_eq!(leading_blank_lines(b"GET"), 0);
+    }
+
+    #[test]
+    fn requests_parse_strictly() {
+        let r =
+            parse_request(b"GET /ps?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, x\r\n\r\n")
+                .unwrap();
+        assert_eq!((r.method.as_str(), r.minor), ("GET", 1));
+        assert_eq!(r.path(), Some("/ps"));
+        assert_eq!(r.fields.get("HOST"), Some("a"));
+        assert!(r.fields.has_token("connection", "keep-alive"));
+        assert!(r.keep_alive());
+        let old = parse_request(b"HEAD http://h:1/a#f HTTP/1.0\r\n\r\n").unwrap();
+        assert_eq!(old.path(), Some("/a"));
+        assert!(!old.keep_alive());
+        let close = parse_request(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+        assert!(!close.keep_alive());
+        assert_eq!(
+            parse_request(b"GET * HTTP/1.1\r\n\r\n").unwrap().path(),
+            None
+        );
+
+        for bad in [
+            &b"GARBAGE\r\n\r\n"[..],
+            b"GET  / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1 x\r\n\r\n",
+            b"GET / FTP/1.1\r\n\r\n",
+            b"G(T / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nNo colon\r\n\r\n",
+            b"GET / HTTP/1.1\r\nBad name: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA: \xff\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_request(bad), Err(HeadError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            parse_request(b"GET / HTTP/2.0\r\n\r\n"),
+            Err(HeadError::Version)
+        );
+    }
+
+    #[test]
+    fn content_length_must_be_one_number() {
+        let fields = |v: &[&str]| {
+            Fields(
+                v.iter()
+                    .map(|v| ("Content-Length".to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert_eq!(fields(&[]).content_length(), Ok(None));
+        assert_eq!(fields(&["12"]).content_length(), Ok(Some(12)));
+        assert_eq!(fields(&["5, 5", "5"]).content_length(), Ok(Some(5)));
+        for bad in [
+            &["-1"][..],
+            &["x"],
+            &["1", "2"],
+            &[""],
+            &["99999999999999999999999"],
+        ] {
+            assert!(fields(bad).content_length().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn responses_parse_with_or_without_a_reason() {
+        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n").unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (404, "Not Found"));
+        assert_eq!(r.fields.content_length(), Ok(Some(3)));
+        assert_eq!(parse_response(b"HTTP/1.0 200\r\n\r\n").unwrap().status, 200);
+        assert!(parse_response(b"HTTP/1.1 20 OK\r\n\r\n").is_err());
+        assert!(parse_response(b"SSH-2.0-x\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn urls_are_http_host_port_and_path() {
+        let url = |host: &str, port, path: &str| Url {
+            host: host.into(),
+            port,
+            path: path.into(),
+        };
+        assert_eq!(
+            Url::parse("http://127.0.0.1:8080/ps"),
+            Some(url("127.0.0.1", 8080, "/ps"))
+        );
+        assert_eq!(
+            Url::parse("HTTP://localhost"),
+            Some(url("localhost", 80, "/"))
+        );
+        assert_eq!(Url::parse("http://h?q=1#frag"), Some(url("h", 80, "/?q=1")));
+        assert_eq!(
+            Url::parse("http://[::1]:81/a"),
+            Some(url("[::1]", 81, "/a"))
+        );
+        assert_eq!(Url::parse("http://[::1]/"), Some(url("[::1]", 80, "/")));
+        for bad in [
+            "https://h/",
+            "h:80/",
+            "http://",
+            "http://u@h/",
+            "http://h:x/",
+            "http://h/a b",
+        ] {
+            assert_eq!(Url::parse(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,734 @@
+//! `httpd [OPTION]... [ADDR]`: a small HTTP/1.1 server, a task per
+//! connection. It serves `GET` and `HEAD` of `/` (a page about coos) and
+//! `/ps` (the task table as JSON); other paths are 404, other methods 405.
+//!
+//! A connection stays open between requests (HTTP/1.1 unless
+//! `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`) until
+//! it has been idle for `--idle-timeout`. A request whose head does not
+//! arrive whole within `--request-timeout` gets 408; a malformed one 400;
+//! one whose head exceeds 8 KiB 431; one with a body 413 (none is
+//! accepted): each of these errors closes the connection.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use syscalls::{Errno, ExitCode, Fd, Shutdown, Sys, TaskInfo};
+
+use crate::duration::{within, Limit};
+use crate::http::{self, HeadError, Request};
+use crate::server;
+use crate::usage::{Opt, Spec};
+
+const SPEC: Spec = Spec::new(
+    "httpd",
+    "Usage: httpd [OPTION]... [ADDR]\n\
+     Serve HTTP/1.1 on ADDR, IP:PORT (default 127.0.0.1:8080; port 0 picks a\n\
+     free port), a task per connection. The address as bound is printed on\n\
+     stderr: 'httpd: listening on ADDR'.\n\
+     \n\
+     \x20 /     a page about coos\n\
+     \x20 /ps   the task table, as JSON\n\
+     \n\
+     \x20 -n, --max-clients=N        serve at most N connections at once\n\
+     \x20     --request-timeout=SECS close a connection whose request has not\n\
+     \x20                              come whole within SECS (default 10)\n\
+     \x20     --idle-timeout=SECS    close a kept-alive connection idle for SECS\n\
+     \x20                              (default 30)\n\
+     \x20     --help                 display this help and exit\n\
+     SECS take the suffixes s, m, h and d; 0 means no limit.\n",
+    &[
+        Opt::value('n', "max-clients"),
+        Opt::value('r', "request-timeout"),
+        Opt::value('i', "idle-timeout"),
+    ],
+);
+
+/// Where to listen when no ADDR is given.
+const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// How long a connection being closed after an error may still send (what
+/// it sends is dropped): closing with unread bytes would reset the
+/// connection, and the client could lose the error response.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// The most a lingering connection may send before it is closed anyway.
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// The page `/` serves.
+const HOME: &str = "<!DOCTYPE html>\n\
+<html lang=\"en\">\n\
+<head><meta charset=\"utf-8\"><title>coos</title></head>\n\
+<body>\n\
+<h1>coos</h1>\n\
+<p>coos is a cooperative operating system that runs in user space, as one\n\
+host process. Its processes are coroutines (tasks): they talk to the kernel\n\
+only through system calls, and the kernel schedules them, owns every\n\
+resource they use, and gives a person a shell to start and watch them.</p>\n\
+<p>This page comes from <code>httpd</code>, a coos program that serves each\n\
+connection with a task of its own.</p>\n\
+<p><a href=\"/ps\">/ps</a>: the tasks running now, as JSON.</p>\n\
+</body>\n\
+</html>\n";
+
+/// The connection's limits.
+#[derive(Clone, Copy)]
+struct Limits {
+    request: Limit,
+    idle: Limit,
+}
+
+/// Serves until accepting fails; status 1 then, or on bad arguments.
+pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
+    let args = match SPEC.parse(&sys, &args).await {
+        Ok(args) => args,
+        Err(status) => return status,
+    };
+    let mut max = None;
+    let mut limits = Limits {
+        request: Limit::After(Duration::from_secs(10)),
+        idle: Limit::After(Duration::from_secs(30)),
+    };
+    for (opt, value) in &args.opts {
+        let limit = match opt {
+            'n' => {
+                match value.parse::<u64>() {
+                    Ok(n) if n > 0 => max = Some(n),
+                    _ => {
+                        let message = format!("invalid number of clients: '{value}'");
+                        return SPEC.fail(&sys, message).await;
+                    }
+                }
+                continue;
+            }
+            'r' => &mut limits.request,
+            _ => &mut limits.idle,
+        };
+        match Limit::parse(value) {
+            Some(parsed) => *limit = parsed,
+            None => {
+                let message = format!("invalid time interval '{value}'");
+                return SPEC.fail(&sys, message).await;
+            }
+        }
+    }
+    let addr = match args.operands.as_slice() {
+        [] => DEFAULT_ADDR,
+        [addr] => addr.as_str(),
+        [_, extra, ..] => {
+            return SPEC
+                .fail(&sys, format_args!("extra operand '{extra}'"))
+                .await
+        }
+    };
+    let listener = match server::listen(&sys, &SPEC, addr).await {
+        Ok(fd) => fd,
+        Err(status) => return status,
+    };
+    server::serve(&sys, SPEC.name, listener, max, move |sys, conn| {
+        connection(sys, conn, limits)
+    })
+    .await
+}
+
+/// A response to send.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// More fields, each `Name: value\r\n`.
+    extra: String,
+    /// Close the connection after it.
+    close: bool,
+}
+
+impl Reply {
+    fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            content_type,
+            body: body.into(),
+            extra: String::new(),
+            close: false,
+        }
+    }
+
+    /// An error page, `404 Not Found`.
+    fn error(status: u16, detail: impl std::fmt::Display) -> Reply {
+        let body = format!("{status} {}: {detail}\n", http::reason(status));
+        Reply::new(status, "text/plain; charset=utf-8", body)
+    }
+
+    /// An error after which the connection closes.
+    fn fatal(status: u16, detail: impl std::fmt::Display) -> Reply {
+        Reply {
+            close: true,
+            ..Reply::error(status, detail)
+        }
+    }
+
+    /// The head and (unless after `HEAD`) the body, as sent.
+    fn bytes(self, with_body: bool, minor: u8) -> Vec<u8> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nServer: coos-httpd\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}",
+            self.status,
+            http::reason(self.status),
+            self.content_type,
+            self.body.len(),
+            self.extra
+        );
+        if self.close {
+            head.push_str("Connection: close\r\n");
+        } else if minor == 0 {
+            head.push_str("Connection: keep-alive\r\n");
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        if with_body {
+            bytes.extend_from_slice(&self.body);
+        }
+        bytes
+    }
+}
+
+/// How the wait for a request ended.
+enum Next {
+    /// A head, `buf[..end]`.
+    Head(usize),
+    /// The client closed, went idle, failed, or sent nothing in time:
+    /// close without a word.
+    Gone,
+    /// An error response to send before closing.
+    Refuse(Reply),
+}
+
+/// One connection: requests and responses until either side closes.
+async fn connection(sys: Sys, conn: Fd, limits: Limits) -> ExitCode {
+    let mut buf = Vec::new();
+    let mut first = true;
+    loop {
+        let next = next_request(&sys, conn, &mut buf, limits, first).await;
+        first = false;
+        let (reply, with_body, minor) = match next {
+            Next::Gone => break,
+            Next::Refuse(reply) => (reply, true, 1),
+            Next::Head(end) => {
+                let parsed = http::parse_request(&buf[..end]);
+                buf.drain(..end);
+                match parsed {
+                    Ok(request) => {
+                        let reply = respond(&sys, &request).await;
+                        let minor = request.minor;
+                        (reply, request.method != "HEAD", minor)
+                    }
+                    Err(e @ HeadError::Malformed(_)) => (Reply::fatal(400, e), true, 1),
+                    Err(e @ HeadError::Version) => (Reply::fatal(505, e), true, 1),
+                }
+            }
+        };
+        let close = reply.close;
+        let bytes = reply.bytes(with_body, minor);
+        if within(&sys, limits.idle, sys.write_all(conn, &bytes))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        if close {
+            linger(&sys, conn).await;
+            break;
+        }
+    }
+    let _ = sys.close(conn).await;
+    0
+}
+
+/// Waits for the next request's head: the first request's whole head
+/// within the request timeout; a later one's first byte within the idle
+/// timeout, then the rest within the request timeout.
+async fn next_request(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, limits: Limits, first: bool) -> Next {
+    let blank = http::leading_blank_lines(buf);
+    buf.drain(..blank);
+    if buf.is_empty() && !first {
+        match within(sys, limits.idle, http::read_more(sys, conn, buf)).await {
+            Ok(0) | Err(_) => return Next::Gone,
+            Ok(_) => {}
+        }
+    }
+    match within(sys, limits.request, read_head(sys, conn, buf)).await {
+        Ok(Some(end)) => Next::Head(end),
+        Ok(None) => Next::Gone,
+        Err(Some(reply)) => Next::Refuse(reply),
+        Err(None) => Next::Gone,
+    }
+}
+
+/// Reads until `buf` holds a whole head: `Some(its end)`, `None` at
+/// end-of-file; `Err` with the response to refuse it with, or `Err(None)`
+/// when the connection failed.
+async fn read_head(sys: &Sys, conn: Fd, buf: &mut Vec<u8>) -> Result<Option<usize>, Option<Reply>> {
+    loop {
+        let blank = http::leading_blank_lines(buf);
+        buf.drain(..blank);
+        match http::head_end(buf) {
+            Some(end) if end <= http::MAX_HEAD => return Ok(Some(end)),
+            Some(_) => return Err(Some(too_large())),
+            None if buf.len() > http::MAX_HEAD => return Err(Some(too_large())),
+            None => {}
+        }
+        match http::read_more(sys, conn, buf).await {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(Errno::ETIMEDOUT) if !buf.is_empty() => {
+                return Err(Some(Reply::fatal(408, "the request did not come in time")))
+            }
+            Err(_) => return Err(None),
+        }
+    }
+}
+
+fn too_large() -> Reply {
+    Reply::fatal(431, "the request head is over 8 KiB")
+}
+
+/// The response to a well-formed request.
+async fn respond(sys: &Sys, request: &Request) -> Reply {
+    let mut reply = route(sys, request).await;
+    reply.close |= !request.keep_alive();
+    reply
+}
+
+async fn route(sys: &Sys, request: &Request) -> Reply {
+    if request.minor >= 1 && request.fields.get("host").is_none() {
+        return Reply::fatal(400, "HTTP/1.1 needs a Host field");
+    }
+    let length = match request.fields.content_length() {
+        Ok(length) => length,
+        Err(e) => return Reply::fatal(400, e),
+    };
+    let has_body =
+        length.is_some_and(|n| n > 0) || request.fields.get("transfer-encoding").is_some();
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        let mut reply = Reply::error(405, format_args!("{} is not served", request.method));
+        reply.extra.push_str("Allow: GET, HEAD\r\n");
+        // A body we do not read would be taken for the next request.
+        reply.close = has_body;
+        return reply;
+    }
+    if has_body {
+        return Reply::fatal(413, "requests with a body are not accepted");
+    }
+    match request.path() {
+        Some("/") => Reply::new(200, "text/html; charset=utf-8", HOME),
+        Some("/ps") => Reply::new(200, "application/json", tasks_json(&sys.tasks().await)),
+        Some(path) => Reply::error(404, format_args!("no page at {path}")),
+        None => Reply::fatal(400, "bad request target"),
+    }
+}
+
+/// The task table as a JSON array of objects, one per task.
+fn tasks_json(tasks: &[TaskInfo]) -> String {
+    let mut out = String::from("[");
+    for (i, task) in tasks.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let args: Vec<String> = task.args.iter().map(|a| json_string(a)).collect();
+        let _ = write!(
+            out,
+            "\n{{\"pid\":{},\"ppid\":{},\"args\":[{}],\"state\":{},\"scheduled\":{},\"syscalls\":{},\"cpu_ms\":{:.3}}}",
+            task.pid,
+            task.ppid,
+            args.join(","),
+            json_string(&task.state.to_string()),
+            task.scheduled,
+            task.syscalls,
+            task.cpu.as_secs_f64() * 1000.0
+        );
+    }
+    out.push_str("\n]\n");
+    out
+}
+
+/// `text` as a JSON string, quoted and escaped.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Closes the sending side, and takes what the client still sends for a
+/// while, so that the close does not reset the connection under a
+/// response the client has not read yet.
+async fn linger(sys: &Sys, conn: Fd) {
+    let _ = sys.shutdown(conn, Shutdown::Write).await;
+    let mut taken = 0;
+    let mut buf = [0u8; 4096];
+    let _ = sys
+        .timeout(LINGER, async {
+            while taken < LINGER_BYTES {
+                match sys.read(conn, &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => taken += n,
+                }
+            }
+        })
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use syscalls::{Fd, Sys};
+
+    use super::{json_string, tasks_json};
+    use crate::echod::tests::{on_host, start_server, stop_server, LIMIT};
+    use crate::http::{self, Response};
+    use crate::run;
+
+    /// Sends `raw` on `conn` and reads one response (no body after `HEAD`).
+    async fn exchange(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, raw: &str) -> (Response, String) {
+        sys.timeout(LIMIT, sys.write_all(conn, raw.as_bytes()))
+            .await
+            .expect("send the request");
+        let head = raw.starts_with("HEAD ");
+        let (response, body) = sys
+            .timeout(LIMIT, http::read_response(sys, conn, buf, head))
+            .await
+            .expect("a response");
+        (response, String::from_utf8(body).expect("text"))
+    }
+
+    /// The server closed the connection: nothing more comes.
+    async fn expect_closed(sys: &Sys, conn: Fd, buf: &[u8]) {
+        assert_eq!(
+            String::from_utf8_lossy(buf),
+            "",
+            "nothing after the response"
+        );
+        let mut byte = [0u8; 1];
+        let got = sys.timeout(LIMIT, sys.read(conn, &mut byte)).await;
+        assert!(
+            matches!(got, Ok(0) | Err(syscalls::Errno::ECONNRESET)),
+            "{got:?}"
+        );
+    }
+
+    /// Runs `test` against an httpd started with `argv` on a free port.
+    fn with_httpd<F, Fut>(argv: &'static [&'static str], test: F)
+    where
+        F: FnOnce(Sys, String) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let out = on_host("", move |sys| async move {
+            let (server, addr, stderr) = start_server(&sys, argv).await;
+            test(sys.clone(), addr).await;
+            stop_server(&sys, server, stderr).await;
+            0
+        });
+        assert_eq!(out.stderr, "");
+        assert_eq!(out.status, Some(0));
+    }
+
+    #[test]
+    fn httpd_keeps_a_connection_alive_across_requests() {
+        with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
+            let conn = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            let mut buf = Vec::new();
+            let (r, body) =
+                exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                r.fields.get("content-type"),
+                Some("text/html; charset=utf-8")
+            );
+            assert!(body.contains("<h1>coos</h1>"), "{body}");
+            let (r, body) = exchange(
+                &sys,
+                conn,
+                &mut buf,
+                "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+            .await;
+            assert_eq!(
+                (r.status, body.as_str()),
+                (404, "404 Not Found: no page at /nope\n")
+            );
+            // Two requests in one write (pipelined), the second one closing.
+            let two = "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            let (r, body) = exchange(&sys, conn, &mut buf, two).await;
+            assert_eq!(r.status, 200);
+            assert_eq!(body, "", "HEAD has no body");
+            assert_eq!(
+                r.fields.content_length(),
+                Ok(Some(super::HOME.len() as u64))
+            );
+            let (r, _) = sys
+                .timeout(LIMIT, http::read_response(&sys, conn, &mut buf, false))
+                .await
+                .expect("the second response");
+            assert_eq!(r.status, 405);
+            assert_eq!(r.fields.get("allow"), Some("GET, HEAD"));
+            assert_eq!(r.fields.get("connection"), Some("close"));
+            expect_closed(&sys, conn, &buf).await;
+            sys.close(conn).await.expect("close");
+        });
+    }
+
+    #[test]
+    fn httpd_closes_http_1_0_connections_unless_kept_alive() {
+        with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
+            let conn = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            let mut buf = Vec::new();
+            let (r, _) = exchange(
+                &sys,
+                conn,
+                &mut buf,
+                "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            )
+            .await;
+            assert_eq!(r.fields.get("connection"), Some("keep-alive"));
+            let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.0\r\n\r\n").await;
+            assert_eq!((r.status, r.fields.get("connection")), (200, Some("close")));
+            expect_closed(&sys, conn, &buf).await;
+            sys.close(conn).await.expect("close");
+        });
+    }
+
+    #[test]
+    fn httpd_refuses_bad_requests_and_closes() {
+        with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
+            let big = format!(
+                "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(9000)
+            );
+            let cases = [
+                ("GARBAGE\r\n\r\n", 400),
+                ("GET / HTTP/1.1\r\n\r\n", 400),
+                ("GET / HTTP/1.1\r\nHost: x\r\nBad field\r\n\r\n", 400),
+                ("GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505),
+                (
+                    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                    413,
+                ),
+                (
+                    "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                    400,
+                ),
+                (big.as_str(), 431),
+            ];
+            for (raw, status) in cases {
+                let conn = sys
+                    .timeout(LIMIT, sys.connect(&addr))
+                    .await
+                    .expect("connect");
+                let mut buf = Vec::new();
+                let (r, _) = exchange(&sys, conn, &mut buf, raw).await;
+                assert_eq!(r.status, status, "{:?}", &raw[..raw.len().min(40)]);
+                assert_eq!(r.fields.get("connection"), Some("close"));
+                expect_closed(&sys, conn, &buf).await;
+                sys.close(conn).await.expect("close");
+            }
+        });
+    }
+
+    #[test]
+    fn httpd_closes_slow_and_idle_connections() {
+        let argv = &[
+            "httpd",
+            "--request-timeout",
+            "0.2",
+            "--idle-timeout=0.2",
+            "127.0.0.1:0",
+        ];
+        with_httpd(argv, |sys, addr| async move {
+            // Half a request, then nothing: 408, then closed.
+            let conn = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            let mut buf = Vec::new();
+            sys.write_all(conn, b"GET / HTTP/1.1\r\n")
+                .await
+                .expect("send");
+            let (r, _) = sys
+                .timeout(LIMIT, http::read_response(&sys, conn, &mut buf, false))
+                .await
+                .expect("a response");
+            assert_eq!(r.status, 408);
+            expect_closed(&sys, conn, &buf).await;
+            sys.close(conn).await.expect("close");
+            // A request, then silence: closed without a word.
+            let conn = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert_eq!(r.status, 200);
+            expect_closed(&sys, conn, &buf).await;
+            sys.close(conn).await.expect("close");
+        });
+    }
+
+    #[test]
+    fn httpd_serves_the_task_table_as_json() {
+        with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
+            let conn = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            let mut buf = Vec::new();
+            let request = "GET /ps?x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            let (r, body) = exchange(&sys, conn, &mut buf, request).await;
+            assert_eq!(r.status, 200);
+            assert_eq!(r.fields.get("content-type"), Some("application/json"));
+            let rest = json::value(body.as_bytes()).expect("valid JSON");
+            assert!(json::skip_space(rest).is_empty(), "nothing after the array");
+            assert!(body.starts_with("[\n{\"pid\":1,\"ppid\":0,"), "{body}");
+            assert!(
+                body.contains("\"args\":[\"httpd\",\"127.0.0.1:0\"]"),
+                "{body}"
+            );
+            assert!(
+                body.contains("\"args\":[\"httpd\",\"client\"],\"state\":\"running\""),
+                "{body}"
+            );
+            sys.close(conn).await.expect("close");
+        });
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(
+            json_string("a\"b\\c\nd\u{1}é"),
+            "\"a\\\"b\\\\c\\nd\\u0001é\""
+        );
+        assert_eq!(tasks_json(&[]), "[\n]\n");
+        assert!(json::value(json_string("x\u{7}\"\\").as_bytes()).is_some());
+    }
+
+    #[test]
+    fn httpd_rejects_bad_arguments() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["httpd", "-n", "x"], "invalid number of clients: 'x'"),
+            (
+                &["httpd", "--request-timeout", "soon"],
+                "invalid time interval 'soon'",
+            ),
+            (
+                &["httpd", "--idle-timeout=-1"],
+                "invalid time interval '-1'",
+            ),
+            (&["httpd", "8080"], "invalid address '8080'"),
+            (&["httpd", "a", "b"], "extra operand 'b'"),
+        ];
+        for (argv, message) in cases {
+            let out = run(argv, "");
+            assert_eq!(out.status, Some(1), "{argv:?}");
+            assert_eq!(
+                out.stderr,
+                format!("httpd: {message}\nTry 'httpd --help' for more information.\n")
+            );
+        }
+    }
+
+    /// Just enough of a JSON parser to say whether a text is JSON: each
+    /// function takes one value (or part) off the front and returns the
+    /// rest, `None` if the text is not JSON there.
+    mod json {
+        pub fn skip_space(s: &[u8]) -> &[u8] {
+            let n = s.iter().take_while(|b| b" \t\r\n".contains(b)).count();
+            &s[n..]
+        }
+
+        pub fn value(s: &[u8]) -> Option<&[u8]> {
+            let s = skip_space(s);
+            match s.first()? {
+                b'{' => sequence(&s[1..], b'}', |s| {
+                    let s = string(skip_space(s))?;
+                    value(skip_space(s).strip_prefix(b":")?)
+                }),
+                b'[' => sequence(&s[1..], b']', value),
+                b'"' => string(s),
+                b't' => s.strip_prefix(b"true"),
+                b'f' => s.strip_prefix(b"false"),
+                b'n' => s.strip_prefix(b"null"),
+                _ => number(s),
+            }
+        }
+
+        fn sequence(s: &[u8], close: u8, item: fn(&[u8]) -> Option<&[u8]>) -> Option<&[u8]> {
+            let s = skip_space(s);
+            if s.first() == Some(&close) {
+                return Some(&s[1..]);
+            }
+            let mut s = s;
+            loop {
+                s = skip_space(item(s)?);
+                match s.first()? {
+                    b',' => s = &s[1..],
+                    b if *b == close => return Some(&s[1..]),
+                    _ => return None,
+                }
+            }
+        }
+
+        fn string(s: &[u8]) -> Option<&[u8]> {
+            let mut rest = s.strip_prefix(b"\"")?;
+            loop {
+                match rest.first()? {
+                    b'"' => return Some(&rest[1..]),
+                    b'\\' => {
+                        rest = match rest.get(1)? {
+                            b'u' if rest.len() >= 6
+                                && rest[2..6].iter().all(u8::is_ascii_hexdigit) =>
+                            {
+                                &rest[6..]
+                            }
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => &rest[2..],
+                            _ => return None,
+                        }
+                    }
+                    b if *b < 0x20 => return None,
+                    _ => rest = &rest[1..],
+                }
+            }
+        }
+
+        fn number(s: &[u8]) -> Option<&[u8]> {
+            let s = s.strip_prefix(b"-").unwrap_or(s);
+            let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+            let whole = digits(s);
+            if whole == 0 {
+                return None;
+            }
+            let mut s = &s[whole..];
+            if let Some(fraction) = s.strip_prefix(b".") {
+                let n = digits(fraction);
+                if n == 0 {
+                    return None;
+                }
+                s = &fraction[n..];
+            }
+            Some(s)
+        }
+    }
+}
