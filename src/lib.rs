@@ -63,6 +63,19 @@ pub fn tune_host_allocator() {
     }
 }
 
+/// Raises the host's limit on open files to its hard limit: every socket a
+/// task holds is a host descriptor, and a server with thousands of clients
+/// needs thousands (the usual soft limit is 1,024). Best effort: a limit
+/// that cannot be raised is left as it is.
+pub fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 /// Every program coos carries: `programs/` and the shell's `sh`.
 pub fn registry() -> Vec<Program> {
     let mut all = programs::registry();

@@ -88,6 +88,7 @@ fn parse_n(text: &str) -> Result<u64, String> {
 
 fn main() -> ExitCode {
     coos::tune_host_allocator();
+    coos::raise_open_file_limit();
     let cli = Cli::parse();
     let argv = match cli.command {
         Some(Cmd::Programs) => {
