@@ -328,7 +328,12 @@ impl Kernel {
             Message::ConsoleInput(bytes) => self.console_feed(&bytes),
             Message::ConsoleEof => self.console_end(),
             Message::Interrupt => self.console_interrupt(),
-            Message::HostSignal(syscalls::Signal::Int) if self.console.foreground.0 != 0 => {
+            // At a terminal, a SIGINT is somebody's Ctrl-C: it is for the
+            // foreground job, if any (one pressed just before the shell
+            // hands a new job the console must not end coos).
+            Message::HostSignal(syscalls::Signal::Int)
+                if self.console.terminal || self.console.foreground.0 != 0 =>
+            {
                 self.console_interrupt()
             }
             Message::HostSignal(signal) => self.signal_all(signal),

@@ -4,8 +4,9 @@
 //!
 //! The signals are blocked in the calling thread (and so in every thread it
 //! starts later) and taken by one thread that waits for them with
-//! `sigwait`. SIGINT while the console has a foreground job is a Ctrl-C at
-//! the terminal: that job gets `INT`. Otherwise SIGINT, and SIGTERM,
+//! `sigwait`. SIGINT at an interactive terminal, or while the console has a
+//! foreground job, is a Ctrl-C: the foreground job (if any) gets `INT`.
+//! Otherwise SIGINT, and SIGTERM,
 //! SIGHUP and SIGQUIT always, ask coos to stop: every task gets the signal
 //! (in coos a signal ends its task at once, so no task outlives it and no
 //! later `KILL` is needed), init reaps them, and coos exits with
