@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use syscalls::{ExitCode, Sys};
 
+use crate::duration::parse_seconds;
 use crate::fail;
 use crate::usage::Spec;
 
@@ -30,29 +31,12 @@ enum Pause {
     Forever,
 }
 
-/// Reads one interval, `1.5`, `2m`, `infinity`, into seconds. `None` if it
-/// is not a non-negative number with an optional `s`/`m`/`h`/`d` suffix.
-fn parse_interval(text: &str) -> Option<f64> {
-    let (number, unit) = match text.as_bytes().last()? {
-        b's' => (&text[..text.len() - 1], 1.0),
-        b'm' => (&text[..text.len() - 1], 60.0),
-        b'h' => (&text[..text.len() - 1], 3600.0),
-        b'd' => (&text[..text.len() - 1], 86400.0),
-        _ => (text, 1.0),
-    };
-    let seconds: f64 = number.parse().ok()?;
-    if seconds.is_nan() || seconds < 0.0 {
-        return None;
-    }
-    Some(seconds * unit)
-}
-
 /// The sum of the intervals, or the ones that are not intervals.
 fn total(operands: &[String]) -> Result<Pause, Vec<&str>> {
     let mut seconds = 0.0;
     let mut invalid = Vec::new();
     for text in operands {
-        match parse_interval(text) {
+        match parse_seconds(text) {
             Some(s) => seconds += s,
             None => invalid.push(text.as_str()),
         }
@@ -114,21 +98,6 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
 mod tests {
     use super::*;
     use crate::run;
-
-    #[test]
-    fn intervals_take_suffixes_and_fractions() {
-        assert_eq!(parse_interval("2"), Some(2.0));
-        assert_eq!(parse_interval("0.5"), Some(0.5));
-        assert_eq!(parse_interval(".5s"), Some(0.5));
-        assert_eq!(parse_interval("1.5m"), Some(90.0));
-        assert_eq!(parse_interval("2h"), Some(7200.0));
-        assert_eq!(parse_interval("1d"), Some(86400.0));
-        assert_eq!(parse_interval("1e-3"), Some(0.001));
-        assert_eq!(parse_interval("infinity"), Some(f64::INFINITY));
-        for bad in ["", "x", "-1", "1x", "s", "nan", "1 s", "1ss"] {
-            assert_eq!(parse_interval(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn several_intervals_add_up() {
