@@ -100,7 +100,10 @@ impl Kernel {
                 None => self.trap.clear(),
             }
             let fault = match panic::guard(|| future.as_mut().poll(&mut cx)) {
-                Ok(Poll::Pending) => match self.trap.take_request() {
+                // SAFETY: the task just returned Pending; its future (where
+                // the request lives) is neither polled nor dropped before
+                // the request is taken.
+                Ok(Poll::Pending) => match unsafe { self.trap.take_request() } {
                     Some(call) => {
                         let task = self.tasks.at(slot);
                         task.syscalls += 1;

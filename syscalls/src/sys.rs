@@ -47,7 +47,9 @@ enum Holds {
 /// value, two words (the rare big answers are kept whole beside them).
 pub struct Trap {
     holds: Cell<Holds>,
-    request: Cell<Option<Syscall>>,
+    /// The request, left where the task made it: in its pinned call
+    /// future. Read in place, field by field, it is never copied whole.
+    request: Cell<*mut Option<Syscall>>,
     reply_tag: Cell<u64>,
     reply_value: Cell<u64>,
     reply_big: Cell<Option<SysResult<Reply>>>,
@@ -101,7 +103,7 @@ impl Default for Trap {
     fn default() -> Trap {
         Trap {
             holds: Cell::new(Holds::Empty),
-            request: Cell::new(None),
+            request: Cell::new(std::ptr::null_mut()),
             reply_tag: Cell::new(tag::UNIT),
             reply_value: Cell::new(0),
             reply_big: Cell::new(None),
@@ -115,13 +117,24 @@ impl Trap {
         Trap::default()
     }
 
-    /// Kernel side: the request the task just polled left, if any.
-    pub fn take_request(&self) -> Option<Syscall> {
-        if self.holds.get() != Holds::Request {
+    /// Kernel side: the request the task just polled left, if any, taken
+    /// out of its call future. Each field is read with its own width, and
+    /// a buffer-owning request (a string, a job) gives up its contents, so
+    /// nothing is copied whole.
+    ///
+    /// # Safety
+    /// Call it only right after a poll of the task that returned `Pending`,
+    /// before the task is polled again or its future dropped: the request
+    /// lives in that future.
+    pub unsafe fn take_request(&self) -> Option<Syscall> {
+        if self.holds.replace(Holds::Empty) != Holds::Request {
             return None;
         }
-        self.holds.set(Holds::Empty);
-        self.request.take()
+        let at = self.request.replace(std::ptr::null_mut());
+        // SAFETY: the caller's contract: the call future that stored `at`
+        // is pinned in the task's future, alive and not in use.
+        let request = unsafe { at.as_mut() }?.as_mut()?;
+        Some(request.take_in_place())
     }
 
     /// Kernel side: hand `reply` to the task about to be polled.
@@ -157,42 +170,50 @@ impl Trap {
     pub fn clear(&self) {
         match self.holds.replace(Holds::Empty) {
             Holds::Empty => {}
-            Holds::Request => drop(self.request.take()),
+            // The request belongs to its call future.
+            Holds::Request => self.request.set(std::ptr::null_mut()),
             Holds::Reply => drop(self.take_reply()),
         }
     }
 }
 
 /// The future of one system call: the first poll traps, the next one (after
-/// the kernel answered) returns the reply.
+/// the kernel answered) returns the reply. It stays put once polled (the
+/// kernel reads the request where it is), hence `PhantomPinned`.
 struct TrapCall<'a> {
     trap: &'a Trap,
     request: Option<Syscall>,
     trapped: bool,
+    _pinned: std::marker::PhantomPinned,
 }
 
 impl Future for TrapCall<'_> {
     type Output = SysResult<Reply>;
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let trap = self.trap;
-        if let Some(request) = self.request.take() {
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: nothing here moves out of the future; the request is only
+        // pointed at, and stays where it is, pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let trap = this.trap;
+        if !this.trapped {
+            if this.request.is_none() {
+                return Poll::Ready(Err(Errno::EINVAL));
+            }
             if trap.holds.get() != Holds::Empty {
                 // Another call of this task is in flight: one at a time.
                 return Poll::Ready(Err(Errno::EBUSY));
             }
-            trap.request.set(Some(request));
+            trap.request.set(&mut this.request);
             trap.holds.set(Holds::Request);
-            self.trapped = true;
+            this.trapped = true;
             return Poll::Pending;
-        }
-        if !self.trapped {
-            return Poll::Ready(Err(Errno::EINVAL));
         }
         if trap.holds.get() != Holds::Reply {
             return Poll::Pending;
         }
-        self.trapped = false;
+        this.trapped = false;
+        // Answered: a poll after this one is a program's error (EINVAL).
+        this.request = None;
         Poll::Ready(trap.take_reply())
     }
 }
@@ -234,9 +255,14 @@ impl<T, F: FnMut(SysResult<Reply>) -> T + Unpin> Future for Call<'_, F> {
     type Output = T;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match Pin::new(&mut self.trap).poll(cx) {
-            Poll::Ready(reply) => Poll::Ready((self.unpack)(reply)),
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // SAFETY: `trap` is pinned with `self` (structural pinning: it is
+        // never moved out); `unpack` is not pinned, only called.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above, `trap` stays where it is.
+        let trap = unsafe { Pin::new_unchecked(&mut this.trap) };
+        match trap.poll(cx) {
+            Poll::Ready(reply) => Poll::Ready((this.unpack)(reply)),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -272,6 +298,7 @@ impl Sys {
             trap: &self.trap,
             request: Some(call),
             trapped: false,
+            _pinned: std::marker::PhantomPinned,
         }
     }
 
