@@ -63,9 +63,19 @@ impl Kernel {
         self.charge_running(started);
         self.charging = Some((slot, pid, started));
         let task = self.tasks.at(slot);
-        let mut reply = match std::mem::replace(&mut task.state, RunState::Running) {
-            RunState::Ready(reply) => reply,
-            RunState::Retry(on) => {
+        let mut reply = match &mut task.state {
+            RunState::Ready(reply) => {
+                let reply = reply.take();
+                task.state = RunState::Running;
+                reply
+            }
+            // A parked task on the ready queue was woken to try its call
+            // again (a reader whose pipe got bytes: it takes them now, so
+            // one killed before this leaves them for the next). Its wait
+            // stays in place until then: waking it moves nothing.
+            RunState::Blocked(on) => {
+                let on = *on;
+                task.state = RunState::Running;
                 task.scheduled += 1;
                 match self.retry(pid, on) {
                     Outcome::Done(r) => {
@@ -82,11 +92,8 @@ impl Kernel {
                     }
                 }
             }
-            other => {
-                // A stale entry: it was killed, or queued twice.
-                task.state = other;
-                return;
-            }
+            // A stale entry: it was killed.
+            RunState::Running | RunState::Zombie(_) => return,
         };
         let task = self.tasks.at(slot);
         task.scheduled += 1;
@@ -225,11 +232,6 @@ impl Kernel {
         match &task.state {
             RunState::Blocked(WaitOn::Read { object: o, len, .. }) if *o == object => {
                 let len = *len;
-                let RunState::Blocked(on) = std::mem::replace(&mut task.state, RunState::Running)
-                else {
-                    unreachable!("matched just above");
-                };
-                task.state = RunState::Retry(on);
                 self.ready.push_back(pid);
                 self.record(|| Event::Wake(pid));
                 len
@@ -250,10 +252,6 @@ impl Kernel {
         if !matches!(task.state, RunState::Blocked(WaitOn::Poll { .. })) {
             return false;
         }
-        let RunState::Blocked(on) = std::mem::replace(&mut task.state, RunState::Running) else {
-            unreachable!("matched just above");
-        };
-        task.state = RunState::Retry(on);
         self.ready.push_back(pid);
         self.record(|| Event::Wake(pid));
         true

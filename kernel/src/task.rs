@@ -31,6 +31,7 @@ use crate::fd::{FdTable, Object};
 
 /// What a blocked task waits for. Read and write keep the task's buffer:
 /// the kernel fills or drains it while the task is parked.
+#[derive(Clone, Copy)]
 pub(crate) enum WaitOn {
     /// A timer: the task sleeps until this time.
     Sleep { until: Duration },
@@ -87,10 +88,6 @@ pub(crate) enum RunState {
     Ready(Option<SysResult<Reply>>),
     Running,
     Blocked(WaitOn),
-    /// On the ready queue to try its parked call again before it runs (a
-    /// reader whose pipe or console got bytes: it takes them when it runs,
-    /// so a reader killed before that leaves them for the next one).
-    Retry(WaitOn),
     Zombie(ExitCode),
 }
 
@@ -141,7 +138,7 @@ impl Task {
 
     pub(crate) fn describe(&self) -> TaskState {
         match &self.state {
-            RunState::Ready(_) | RunState::Retry(_) => TaskState::Ready,
+            RunState::Ready(_) => TaskState::Ready,
             RunState::Running => TaskState::Running,
             RunState::Blocked(on) => on.describe(),
             RunState::Zombie(code) => TaskState::Zombie(*code),

@@ -379,11 +379,6 @@ impl Kernel {
                 _ => false,
             };
             if on_this {
-                let RunState::Blocked(on) = std::mem::replace(&mut task.state, RunState::Running)
-                else {
-                    unreachable!("matched just above");
-                };
-                task.state = RunState::Retry(on);
                 self.ready.push_back(pid);
                 self.record(|| crate::Event::Wake(pid));
             }
