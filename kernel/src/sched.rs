@@ -73,7 +73,7 @@ impl Kernel {
             // again (a reader whose pipe got bytes: it takes them now, so
             // one killed before this leaves them for the next). Its wait
             // stays in place until then: waking it moves nothing.
-            RunState::Blocked(on) => {
+            RunState::Blocked(on) if on.retried_when_woken() => {
                 let on = *on;
                 task.state = RunState::Running;
                 task.scheduled += 1;
@@ -92,8 +92,9 @@ impl Kernel {
                     }
                 }
             }
-            // A stale entry: it was killed.
-            RunState::Running | RunState::Zombie(_) => return,
+            // A stale entry: it was killed, or it is parked on something
+            // that ends its call itself (a timer, a child, a pipe's room).
+            RunState::Blocked(_) | RunState::Running | RunState::Zombie(_) => return,
         };
         let task = self.tasks.at(slot);
         task.scheduled += 1;

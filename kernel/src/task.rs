@@ -67,6 +67,21 @@ pub(crate) enum WaitOn {
 }
 
 impl WaitOn {
+    /// Is a task parked on this woken by being put on the ready queue, to
+    /// try its call again when it runs? (Readers, accepts, connects, polls
+    /// and socket writers are; sleeps, waits, blocking jobs and pipe
+    /// writers have their calls ended by the event itself.)
+    pub(crate) fn retried_when_woken(&self) -> bool {
+        match self {
+            WaitOn::Read { .. }
+            | WaitOn::Accept { .. }
+            | WaitOn::Connect { .. }
+            | WaitOn::Poll { .. } => true,
+            WaitOn::Write { object, .. } => matches!(object, Object::Socket(_)),
+            WaitOn::Sleep { .. } | WaitOn::Child { .. } | WaitOn::Blocking { .. } => false,
+        }
+    }
+
     pub(crate) fn describe(&self) -> TaskState {
         match *self {
             WaitOn::Sleep { until } => TaskState::Sleeping { until },
