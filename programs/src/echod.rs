@@ -44,37 +44,17 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    let mut max = None;
     let mut idle = Limit::Never;
     for (opt, value) in &args.opts {
-        match opt {
-            'n' => match value.parse::<u64>() {
-                Ok(n) if n > 0 => max = Some(n),
-                _ => {
-                    let message = format!("invalid number of clients: '{value}'");
-                    return SPEC.fail(&sys, message).await;
-                }
-            },
-            _ => match Limit::parse(value) {
-                Some(limit) => idle = limit,
-                None => {
-                    let message = format!("invalid time interval '{value}'");
-                    return SPEC.fail(&sys, message).await;
-                }
-            },
+        if *opt == 'i' {
+            idle = match server::limit(&sys, &SPEC, value).await {
+                Ok(limit) => limit,
+                Err(status) => return status,
+            };
         }
     }
-    let addr = match args.operands.as_slice() {
-        [] => DEFAULT_ADDR,
-        [addr] => addr.as_str(),
-        [_, extra, ..] => {
-            return SPEC
-                .fail(&sys, format_args!("extra operand '{extra}'"))
-                .await
-        }
-    };
-    let listener = match server::listen(&sys, &SPEC, addr).await {
-        Ok(fd) => fd,
+    let (listener, max) = match server::start(&sys, &SPEC, &args, DEFAULT_ADDR).await {
+        Ok(started) => started,
         Err(status) => return status,
     };
     server::serve(&sys, SPEC.name, listener, max, move |sys, conn| {

@@ -83,45 +83,23 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    let mut max = None;
     let mut limits = Limits {
         request: Limit::After(Duration::from_secs(10)),
         idle: Limit::After(Duration::from_secs(30)),
     };
     for (opt, value) in &args.opts {
         let limit = match opt {
-            'n' => {
-                match value.parse::<u64>() {
-                    Ok(n) if n > 0 => max = Some(n),
-                    _ => {
-                        let message = format!("invalid number of clients: '{value}'");
-                        return SPEC.fail(&sys, message).await;
-                    }
-                }
-                continue;
-            }
             'r' => &mut limits.request,
-            _ => &mut limits.idle,
+            'i' => &mut limits.idle,
+            _ => continue,
         };
-        match Limit::parse(value) {
-            Some(parsed) => *limit = parsed,
-            None => {
-                let message = format!("invalid time interval '{value}'");
-                return SPEC.fail(&sys, message).await;
-            }
-        }
+        *limit = match server::limit(&sys, &SPEC, value).await {
+            Ok(parsed) => parsed,
+            Err(status) => return status,
+        };
     }
-    let addr = match args.operands.as_slice() {
-        [] => DEFAULT_ADDR,
-        [addr] => addr.as_str(),
-        [_, extra, ..] => {
-            return SPEC
-                .fail(&sys, format_args!("extra operand '{extra}'"))
-                .await
-        }
-    };
-    let listener = match server::listen(&sys, &SPEC, addr).await {
-        Ok(fd) => fd,
+    let (listener, max) = match server::start(&sys, &SPEC, &args, DEFAULT_ADDR).await {
+        Ok(started) => started,
         Err(status) => return status,
     };
     server::serve(&sys, SPEC.name, listener, max, move |sys, conn| {

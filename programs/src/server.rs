@@ -15,13 +15,57 @@ use std::time::Duration;
 use syscalls::{Command, Errno, ExitCode, Fd, FdMap, Sys};
 
 use crate::addr;
+use crate::duration::Limit;
 use crate::fail;
-use crate::usage::Spec;
+use crate::usage::{Args, Spec};
 
 /// How often a server with client tasks wakes to reap the ones that ended
 /// while no connection came: zombies then live a second at most, and an
 /// idle server without clients never wakes.
 const REAP_EVERY: Duration = Duration::from_secs(1);
+
+/// The part of a server's command line echod and httpd share: `-n N`
+/// (the most clients at once), and the one ADDR operand (`default` when
+/// none). Listens there; `Err` is the status to exit with, the message
+/// printed.
+pub async fn start(
+    sys: &Sys,
+    spec: &Spec,
+    args: &Args,
+    default: &str,
+) -> Result<(Fd, Option<u64>), ExitCode> {
+    let mut max = None;
+    for (_, value) in args.opts.iter().filter(|(opt, _)| *opt == 'n') {
+        match value.parse::<u64>() {
+            Ok(n) if n > 0 => max = Some(n),
+            _ => {
+                return Err(spec
+                    .fail(sys, format_args!("invalid number of clients: '{value}'"))
+                    .await)
+            }
+        }
+    }
+    let addr = match args.operands.as_slice() {
+        [] => default,
+        [addr] => addr.as_str(),
+        [_, extra, ..] => {
+            return Err(spec
+                .fail(sys, format_args!("extra operand '{extra}'"))
+                .await)
+        }
+    };
+    Ok((listen(sys, spec, addr).await?, max))
+}
+
+/// A time-limit option's value (`--idle-timeout 30`), or the usage error.
+pub async fn limit(sys: &Sys, spec: &Spec, value: &str) -> Result<Limit, ExitCode> {
+    match Limit::parse(value) {
+        Some(limit) => Ok(limit),
+        None => Err(spec
+            .fail(sys, format_args!("invalid time interval '{value}'"))
+            .await),
+    }
+}
 
 /// Listens on `addr` (`IP:PORT` or `localhost:PORT`; port 0 picks a free
 /// one) and prints `NAME: listening on IP:PORT` on stderr, the address as
