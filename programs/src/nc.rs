@@ -37,15 +37,11 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    let target = match args.operands.as_slice() {
-        [] => return SPEC.fail(&sys, "missing operand").await,
-        [addr] => addr::parse(addr),
-        [host, port] => addr::from_parts(host, port),
-        [_, _, extra, ..] => {
-            return SPEC
-                .fail(&sys, format_args!("extra operand '{extra}'"))
-                .await
-        }
+    let target = match SPEC.at_most(&sys, &args.operands, 2).await {
+        Ok([]) => return SPEC.fail(&sys, "missing operand").await,
+        Ok([addr]) => addr::parse(addr),
+        Ok([host, port, ..]) => addr::from_parts(host, port),
+        Err(status) => return status,
     };
     let target = match target {
         Ok(target) => target,

@@ -32,10 +32,8 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    if let Some(extra) = args.operands.first() {
-        return SPEC
-            .fail(&sys, format_args!("extra operand '{extra}'"))
-            .await;
+    if let Err(status) = SPEC.at_most(&sys, &args.operands, 0).await {
+        return status;
     }
     let tasks = sys.tasks().await;
     match sys.print(&table(&tasks)).await {

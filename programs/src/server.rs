@@ -45,14 +45,9 @@ pub async fn start(
             }
         }
     }
-    let addr = match args.operands.as_slice() {
+    let addr = match spec.at_most(sys, &args.operands, 1).await? {
+        [addr, ..] => addr.as_str(),
         [] => default,
-        [addr] => addr.as_str(),
-        [_, extra, ..] => {
-            return Err(spec
-                .fail(sys, format_args!("extra operand '{extra}'"))
-                .await)
-        }
     };
     Ok((listen(sys, spec, addr).await?, max))
 }

@@ -247,13 +247,26 @@ impl Spec {
         operands: &[String],
         default: u64,
     ) -> Result<u64, ExitCode> {
-        match operands {
-            [] => Ok(default),
+        match self.at_most(sys, operands, 1).await? {
             [n] => match n.parse::<u64>() {
                 Ok(n) => Ok(n),
                 Err(_) => Err(self.fail(sys, format_args!("invalid number: '{n}'")).await),
             },
-            [_, extra, ..] => Err(self
+            _ => Ok(default),
+        }
+    }
+
+    /// The operands, if there are at most `most` of them; else the usage
+    /// error `extra operand 'X'` naming the first one too many.
+    pub async fn at_most<'a>(
+        &self,
+        sys: &Sys,
+        operands: &'a [String],
+        most: usize,
+    ) -> Result<&'a [String], ExitCode> {
+        match operands.get(most) {
+            None => Ok(operands),
+            Some(extra) => Err(self
                 .fail(sys, format_args!("extra operand '{extra}'"))
                 .await),
         }
