@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
-use kernel::{Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Message};
+use kernel::{Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Kernel, Message};
 use nix::sys::termios::{tcgetattr, tcsetattr, SetArg};
 use shell::term::{self, Stream, TermEvent, TermOptions, Terminal};
 
@@ -150,19 +150,12 @@ fn interactive(history: Option<PathBuf>) -> u8 {
         stderr: ConsoleOutput::Sink(term.printer(Stream::Err)),
         terminal: Some(true),
     };
-    let mut kernel = match coos::boot(Config::default(), console, &["sh".to_string()]) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+    // Signals are taken before the editor's threads start, so they inherit
+    // the blocked signals: a Ctrl-C while a job runs (the terminal in
+    // cooked mode) is taken by the kernel's signal thread.
+    let Some(mut kernel) = boot(Config::default(), console, &["sh".to_string()]) else {
+        return 1;
     };
-    // Before the editor's threads start, so they inherit the blocked
-    // signals: a Ctrl-C while a job runs (the terminal in cooked mode) is
-    // taken by the kernel's signal thread.
-    if let Err(e) = kernel.forward_host_signals() {
-        eprintln!("coos: cannot take the host's signals: {e}");
-    }
     let inbox = kernel.inbox();
     let started = term.start(Box::new(move |event| {
         inbox.send(match event {
@@ -187,15 +180,24 @@ fn interactive(history: Option<PathBuf>) -> u8 {
 /// its status. The kernel is dropped before returning, which gives the
 /// host's stdio back their original flags.
 fn run(config: Config, argv: &[String]) -> u8 {
-    let mut kernel = match coos::boot(config, ConsoleSpec::host(), argv) {
+    match boot(config, ConsoleSpec::host(), argv) {
+        Some(mut kernel) => kernel.run(),
+        None => 1,
+    }
+}
+
+/// Boots a kernel on `console` running `argv`, with the host's signals
+/// turned into kernel events; `None` (the reason printed) if it cannot.
+fn boot(config: Config, console: ConsoleSpec, argv: &[String]) -> Option<Kernel> {
+    let kernel = match coos::boot(config, console, argv) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("{e}");
-            return 1;
+            return None;
         }
     };
     if let Err(e) = kernel.forward_host_signals() {
         eprintln!("coos: cannot take the host's signals: {e}");
     }
-    kernel.run()
+    Some(kernel)
 }
