@@ -117,6 +117,8 @@ pub struct Kernel {
     cpu_clock: CpuClock,
     /// The task that ran last: (slot, pid, CPU clock when it started).
     charging: Option<(usize, Pid, u64)>,
+    /// Looks at events since the host's fds were last polled while busy.
+    busy_looks: u32,
     pipes: Vec<Option<Pipe>>,
     free_pipes: Vec<u32>,
     sockets: Vec<Option<fd::socket::Socket>>,
@@ -157,6 +159,7 @@ impl Kernel {
             clock: Clock::new(config.clock),
             cpu_clock: CpuClock::new(),
             charging: None,
+            busy_looks: 0,
             programs: programs.iter().map(|p| (p.name, *p)).collect(),
             program_list: programs,
             trap: Rc::new(Trap::new()),
