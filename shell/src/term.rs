@@ -123,11 +123,13 @@ pub enum Stream {
 /// `$XDG_DATA_HOME/coos/history`, else `$HOME/.local/share/coos/history`.
 /// `None` if neither variable gives an absolute path.
 pub fn default_history_path() -> Option<PathBuf> {
-    let absolute = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
+    history_path_from(|var| std::env::var_os(var))
+}
+
+/// The history path the environment `var` describes (`default_history_path`
+/// with the environment given, so tests need not change the real one).
+fn history_path_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
     absolute("XDG_DATA_HOME")
         .or_else(|| absolute("HOME").map(|home| home.join(".local/share")))
         .map(|data| data.join("coos/history"))
@@ -793,9 +795,30 @@ mod tests {
 
     #[test]
     fn history_lives_under_the_data_home() {
-        if let Some(path) = default_history_path() {
-            assert!(path.is_absolute());
-            assert!(path.ends_with("coos/history"));
-        }
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let both = env(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/me")]);
+        assert_eq!(
+            history_path_from(both),
+            Some(PathBuf::from("/data/coos/history"))
+        );
+        let home = env(&[("HOME", "/home/me")]);
+        assert_eq!(
+            history_path_from(home),
+            Some(PathBuf::from("/home/me/.local/share/coos/history"))
+        );
+        let relative = env(&[("XDG_DATA_HOME", "data"), ("HOME", "/home/me")]);
+        assert_eq!(
+            history_path_from(relative),
+            Some(PathBuf::from("/home/me/.local/share/coos/history")),
+            "a relative XDG_DATA_HOME is ignored"
+        );
+        assert_eq!(history_path_from(env(&[])), None);
     }
 }
