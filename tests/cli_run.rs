@@ -1,13 +1,13 @@
 //! `coos run` and `coos programs`, end to end on the real binary: what
 //! follows the program's name is the program's, options included.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Runs `coos ARGS` to the end with an empty stdin.
 fn coos(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_coos"))
         .args(args)
-        .stdin(std::process::Stdio::null())
+        .stdin(Stdio::null())
         .output()
         .expect("run the coos binary")
 }
@@ -57,4 +57,60 @@ fn programs_lists_every_program_with_its_description() {
             "{name}: {stdout}"
         );
     }
+}
+
+/// Runs coos with `stdin` fed to it, returns what it printed and its exit.
+fn coos_with_input(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("coos starts");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin.as_bytes())
+        .expect("input written");
+    child.wait_with_output().expect("coos ends")
+}
+
+#[test]
+fn a_host_pipeline_feeds_a_program_its_stdin() {
+    let out = coos_with_input(&["run", "wc", "-l"], "1\n2\n3\n4\n5\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_script_on_stdin_runs_in_sh() {
+    let out = coos_with_input(&[], "seq 3 | wc -l\necho done\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "3\ndone\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_yes_quietly_not_coos_by_sigpipe() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
+        .args(["run", "yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("coos starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    for _ in 0..3 {
+        assert_eq!(lines.next().expect("a line").expect("readable"), "y");
+    }
+    drop(lines); // `| head -3`: the reader is gone
+    let status = child.wait().expect("coos ends");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "an exit status, not death by a signal"
+    );
 }

@@ -674,8 +674,11 @@ impl Sys {
     /// As [`Sys::write`]; bytes before the failure were written.
     pub async fn write_all(&self, fd: Fd, mut buf: &[u8]) -> SysResult<()> {
         while !buf.is_empty() {
-            let n = self.write(fd, buf).await?;
-            buf = &buf[n..];
+            match self.write(fd, buf).await? {
+                // A write that takes nothing would loop for ever.
+                0 => return Err(Errno::EIO),
+                n => buf = &buf[n..],
+            }
         }
         Ok(())
     }
