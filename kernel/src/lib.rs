@@ -112,7 +112,7 @@ pub struct Kernel {
     ready: VecDeque<Pid>,
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
-    deadlines: HashMap<Pid, Duration>,
+    deadlines: task::PidMap<Duration>,
     clock: Clock,
     cpu_clock: CpuClock,
     /// The task that ran last: (slot, pid, CPU clock when it started).
@@ -128,7 +128,7 @@ pub struct Kernel {
     /// Host threads for blocking work.
     pool: pool::Pool,
     /// Tasks started from other threads, and where their status goes.
-    exit_watchers: HashMap<Pid, std::sync::mpsc::Sender<ExitCode>>,
+    exit_watchers: task::PidMap<std::sync::mpsc::Sender<ExitCode>>,
     console: Console,
     poller: Poller,
     inbox: Inbox,
@@ -166,14 +166,14 @@ impl Kernel {
             tasks: TaskTable::new(pid_max),
             ready: VecDeque::new(),
             timers: Timers::default(),
-            deadlines: HashMap::new(),
+            deadlines: task::PidMap::default(),
             pipes: Vec::new(),
             free_pipes: Vec::new(),
             sockets: Vec::new(),
             free_sockets: Vec::new(),
             open_sockets: 0,
             pool: pool::Pool::default(),
-            exit_watchers: HashMap::new(),
+            exit_watchers: task::PidMap::default(),
             console: Console::new(console),
             poller,
             inbox,

@@ -13,8 +13,15 @@ use crate::fd::{FdTable, Object};
 use crate::task::{Family, RunState, Task, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
-/// What makes a new task's coroutine from its `Sys`.
-type StartFn = Box<dyn FnOnce(Sys) -> syscalls::TaskFuture>;
+/// How a new task's coroutine comes to be.
+enum Start {
+    /// A program's main, called with the task's `Sys` and argv.
+    Program(syscalls::Main, Vec<String>),
+    /// A closure called with the task's `Sys`.
+    Fn(Box<dyn FnOnce(Sys) -> syscalls::TaskFuture>),
+    /// Made already by the parent.
+    Ready(syscalls::TaskFuture),
+}
 
 impl Kernel {
     /// The task `pid`, which the caller knows is in the table (it is the
@@ -92,31 +99,30 @@ impl Kernel {
             PGroup::Join(group) if self.group_alive(group) => Some(group),
             PGroup::Join(_) => return Err(Errno::ESRCH),
         };
-        let (argv, start): (Rc<[String]>, StartFn) = match image {
+        let inherited = |args: Vec<String>| {
+            if args.is_empty() {
+                ptask.argv.clone()
+            } else {
+                Rc::from(args)
+            }
+        };
+        let (argv, start) = match image {
             Image::Program(name) => {
                 let program = *self.programs.get(name.as_str()).ok_or(Errno::ENOENT)?;
                 let args = if args.is_empty() { vec![name] } else { args };
-                let argv = Rc::from(args.clone());
-                (argv, Box::new(move |sys| (program.main)(sys, args)))
+                (Rc::from(args.clone()), Start::Program(program.main, args))
             }
-            Image::Fn(main) => {
-                let argv = if args.is_empty() {
-                    ptask.argv.clone()
-                } else {
-                    Rc::from(args)
-                };
-                (argv, main)
-            }
+            Image::Fn(main) => (inherited(args), Start::Fn(main)),
+            Image::Task(future) => (inherited(args), Start::Ready(future)),
         };
         let pid = self.tasks.alloc_pid();
         for object in fds.objects() {
             self.retain(object);
         }
-        let sys = Sys::new(self.trap.clone());
-        let made = panic::guard(move || start(sys));
-        let (future, fault) = match made {
-            Ok(future) => (Some(future), None),
-            Err(message) => (None, Some(message)),
+        let (future, fault) = match start {
+            Start::Ready(future) => (Some(future), None),
+            Start::Program(main, args) => self.make_future(move |sys| main(sys, args)),
+            Start::Fn(main) => self.make_future(main),
         };
         self.tasks.insert(Task {
             pid,
@@ -149,6 +155,19 @@ impl Kernel {
             }
         }
         Ok(pid)
+    }
+
+    /// Runs a task's start function, which may panic: the future, or why
+    /// not.
+    fn make_future(
+        &self,
+        start: impl FnOnce(Sys) -> syscalls::TaskFuture,
+    ) -> (Option<syscalls::TaskFuture>, Option<String>) {
+        let sys = Sys::new(self.trap.clone());
+        match panic::guard(move || start(sys)) {
+            Ok(future) => (Some(future), None),
+            Err(message) => (None, Some(message)),
+        }
     }
 
     /// Parks `pid` while `job` runs on the blocking pool.
@@ -209,7 +228,9 @@ impl Kernel {
             return;
         }
         let was = std::mem::replace(&mut task.state, RunState::Zombie(code));
-        self.deadlines.remove(&pid);
+        if !self.deadlines.is_empty() {
+            self.deadlines.remove(&pid);
+        }
         let future = task.future.take();
         let fds = std::mem::take(&mut task.fds);
         if let Some(future) = future {
@@ -223,8 +244,10 @@ impl Kernel {
             self.socket_release(socket);
         }
         self.record(|| Event::Exit(pid, code));
-        if let Some(watcher) = self.exit_watchers.remove(&pid) {
-            let _ = watcher.send(code);
+        if !self.exit_watchers.is_empty() {
+            if let Some(watcher) = self.exit_watchers.remove(&pid) {
+                let _ = watcher.send(code);
+            }
         }
         if pid == Pid::INIT {
             self.halted = Some(code);
@@ -236,7 +259,7 @@ impl Kernel {
             if child == NO_PID {
                 break;
             }
-            self.unlink_child(pid, child);
+            self.detach(pid, child);
             self.task_mut(child).ppid = Pid::INIT;
             self.link_child(Pid::INIT, child);
             if let RunState::Zombie(code) = self.task(child).state {
@@ -263,9 +286,13 @@ impl Kernel {
             self.complete(ppid, Ok(Reply::Waited(child, code)));
         } else {
             // Into the zombie part of the children, after the last zombie.
-            self.detach(ppid, child);
-            let after = self.task(ppid).family.last_zombie;
-            self.attach(ppid, child, after);
+            // Children mostly end in the order they started: then the child
+            // is the first live one, already in place.
+            let last_zombie = parent.family.last_zombie;
+            if self.task(child).family.prev != last_zombie {
+                self.detach(ppid, child);
+                self.attach(ppid, child, last_zombie);
+            }
             self.task_mut(ppid).family.last_zombie = child;
         }
     }
@@ -273,21 +300,15 @@ impl Kernel {
     /// Removes the zombie `child` from the table.
     fn reap(&mut self, child: Pid) {
         let ppid = self.task(child).ppid;
-        self.unlink_child(ppid, child);
+        self.detach(ppid, child);
         self.tasks.remove(child);
         self.record(|| Event::Reap(child));
     }
 
-    /// Adds a live child, after the parent's zombies.
+    /// Adds a live child, the youngest: at the end of the list.
     fn link_child(&mut self, parent: Pid, child: Pid) {
-        let after = self.task(parent).family.last_zombie;
+        let after = self.task(parent).family.last_child;
         self.attach(parent, child, after);
-        self.task_mut(parent).family.children += 1;
-    }
-
-    fn unlink_child(&mut self, parent: Pid, child: Pid) {
-        self.detach(parent, child);
-        self.task_mut(parent).family.children -= 1;
     }
 
     /// Puts `child` in `parent`'s list right after `after` (`NO_PID`: first).
@@ -305,7 +326,9 @@ impl Kernel {
         } else {
             self.task_mut(after).family.next = child;
         }
-        if next != NO_PID {
+        if next == NO_PID {
+            self.task_mut(parent).family.last_child = child;
+        } else {
             self.task_mut(next).family.prev = child;
         }
     }
@@ -313,13 +336,18 @@ impl Kernel {
     /// Takes `child` out of `parent`'s list.
     fn detach(&mut self, parent: Pid, child: Pid) {
         let Family { prev, next, .. } = self.task(child).family;
-        if self.task(parent).family.last_zombie == child {
+        let family = &mut self.task_mut(parent).family;
+        if family.last_zombie == child {
             // The zombie before it, if any, is now the last one.
-            self.task_mut(parent).family.last_zombie = prev;
+            family.last_zombie = prev;
         }
         if prev == NO_PID {
-            self.task_mut(parent).family.first_child = next;
-        } else {
+            family.first_child = next;
+        }
+        if next == NO_PID {
+            family.last_child = prev;
+        }
+        if prev != NO_PID {
             self.task_mut(prev).family.next = next;
         }
         if next != NO_PID {
@@ -342,7 +370,7 @@ impl Kernel {
                 }
             }
             None => {
-                if self.task(pid).family.children == 0 {
+                if self.task(pid).family.first_child == NO_PID {
                     return Outcome::Done(Err(Errno::ECHILD));
                 }
                 self.pop_zombie(pid)

@@ -22,6 +22,8 @@
 //! `dispatch`, (6) `Kernel::complete` by the event waited for, (7)
 //! `proc::exit_task`, (8) `proc::reap` by the parent's `wait` (or init's).
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -128,15 +130,17 @@ pub(crate) struct Task {
 /// A task's place among its relatives. Its children form a doubly linked
 /// list through their `next`/`prev` siblings: O(1) to add, remove, and hand
 /// to init. The list starts with the children that ended and wait to be
-/// reaped, oldest first, up to `last_zombie`; the live ones follow. So
-/// `wait_any` takes the head. `NO_PID` (0) ends a link.
+/// reaped, oldest first, up to `last_zombie`; the live ones follow, oldest
+/// first, to `last_child`. So `wait_any` takes the head, and a child that
+/// ends before its younger siblings (the usual order) is already in place.
+/// `NO_PID` (0) ends a link.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Family {
     pub first_child: Pid,
+    pub last_child: Pid,
     pub next: Pid,
     pub prev: Pid,
     pub last_zombie: Pid,
-    pub children: u32,
 }
 
 /// The end of a family link.
@@ -273,6 +277,33 @@ impl TaskTable {
     }
 }
 
+/// A map keyed by pid, for what few tasks have (a deadline, a watcher on
+/// another thread). Std's SipHash guards against keys chosen to collide,
+/// which pids handed out by the kernel are not; it cost ~120 instructions a
+/// lookup on every exit. `PidHasher` is one multiplication.
+pub(crate) type PidMap<V> = HashMap<Pid, V, BuildHasherDefault<PidHasher>>;
+
+/// Fibonacci hashing of a pid: the multiplication spreads consecutive pids
+/// over the high bits, which hashbrown uses to pick and tag buckets.
+#[derive(Default)]
+pub(crate) struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +343,17 @@ mod tests {
         assert_eq!(t.len(), 4 - 1);
         assert!(t.get(Pid(3)).is_some());
         assert!(t.get(Pid(99)).is_none());
+    }
+
+    #[test]
+    fn a_pid_map_finds_what_it_holds() {
+        let mut m: PidMap<u32> = PidMap::default();
+        for p in 1..10_000 {
+            m.insert(Pid(p), p * 2);
+        }
+        assert!((1..10_000).all(|p| m.get(&Pid(p)) == Some(&(p * 2))));
+        assert_eq!(m.remove(&Pid(77)), Some(154));
+        assert_eq!(m.get(&Pid(77)), None);
+        assert_eq!(m.len(), 9_998);
     }
 }

@@ -285,7 +285,7 @@ fn skynet_tasks(leaves: u64) -> Option<u64> {
 async fn skynet(sys: &Sys, n: u64) -> SysResult<Outcome> {
     let start = sys.now().await;
     let (r, w) = sys.pipe().await?;
-    let root = Command::from_task(move |sys| skynet_node(sys, 0, n))
+    let root = Command::from_future(skynet_node(sys.clone(), 0, n))
         .fds(FdMap::empty().set(Fd::STDOUT, w))
         .spawn(sys)
         .await?;
@@ -320,11 +320,10 @@ fn skynet_node(sys: Sys, number: u64, size: u64) -> TaskFuture {
         };
         let child = size / 10;
         for i in 0..10 {
-            let spawned =
-                Command::from_task(move |sys| skynet_node(sys, number + i * child, child))
-                    .fds(FdMap::empty().set(Fd::STDOUT, w))
-                    .spawn(&sys)
-                    .await;
+            let spawned = Command::from_future(skynet_node(sys.clone(), number + i * child, child))
+                .fds(FdMap::empty().set(Fd::STDOUT, w))
+                .spawn(&sys)
+                .await;
             if spawned.is_err() {
                 return 1;
             }

@@ -369,7 +369,16 @@ impl Sys {
         F: FnOnce(Sys) -> Fut + 'static,
         Fut: Future<Output = ExitCode> + 'static,
     {
-        Command::from_fn(main).spawn(self).await
+        // The child's future is made here, with this task's `Sys` (the
+        // kernel's one trap): the kernel gets it ready to run, one
+        // allocation and no closure call.
+        let request = SpawnRequest {
+            image: Image::Task(Box::pin(main(self.clone()))),
+            args: Vec::new(),
+            fds: FdMap::stdio(),
+            pgroup: PGroup::Inherit,
+        };
+        self.spawn_request(request).await
     }
 
     /// Ends the calling task with `code`. Never returns.
@@ -1084,6 +1093,32 @@ impl Command {
         F: FnOnce(Sys) -> TaskFuture + 'static,
     {
         Command::with_image(Image::Fn(Box::new(main)), None)
+    }
+
+    /// A child that runs `main`, a future made with a clone of the parent's
+    /// `Sys` (every task of a kernel traps through the same one). The
+    /// cheapest way to start a recursive tree of tasks: nothing is boxed
+    /// but the future.
+    ///
+    /// ```
+    /// # async fn f(sys: syscalls::Sys) -> Result<(), syscalls::Errno> {
+    /// use syscalls::{Command, Sys};
+    /// fn countdown(sys: Sys, n: u8) -> syscalls::TaskFuture {
+    ///     Box::pin(async move {
+    ///         if n > 0 {
+    ///             let child = Command::from_future(countdown(sys.clone(), n - 1));
+    ///             let Ok(pid) = child.spawn(&sys).await else { return 1 };
+    ///             let _ = sys.wait(pid).await;
+    ///         }
+    ///         n
+    ///     })
+    /// }
+    /// let pid = Command::from_future(countdown(sys.clone(), 3)).spawn(&sys).await?;
+    /// assert_eq!(sys.wait(pid).await?, (pid, 3));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_future(main: TaskFuture) -> Command {
+        Command::with_image(Image::Task(main), None)
     }
 
     /// Adds one argument (argv[1], argv[2], …).
