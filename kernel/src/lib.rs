@@ -23,6 +23,7 @@ mod panic;
 mod poll;
 mod pool;
 mod proc;
+mod runq;
 mod sched;
 mod signal;
 mod task;
@@ -30,7 +31,7 @@ pub mod testing;
 mod time;
 mod trace;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -109,7 +110,7 @@ pub struct Kernel {
     program_list: Vec<Program>,
     trap: Rc<Trap>,
     tasks: TaskTable,
-    ready: VecDeque<Pid>,
+    ready: runq::RunQueue,
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
     deadlines: task::PidMap<Duration>,
@@ -164,7 +165,7 @@ impl Kernel {
             program_list: programs,
             trap: Rc::new(Trap::new()),
             tasks: TaskTable::new(pid_max),
-            ready: VecDeque::new(),
+            ready: runq::RunQueue::default(),
             timers: Timers::default(),
             deadlines: task::PidMap::default(),
             pipes: Vec::new(),
@@ -220,11 +221,8 @@ impl Kernel {
         if let Some(code) = self.halted {
             return Step::Halted(code);
         }
-        match self.ready.pop_front() {
-            Some(pid) => {
-                self.run_task(pid);
-                Step::Ran(pid)
-            }
+        match self.run_next() {
+            Some(pid) => Step::Ran(pid),
             None => {
                 // On the host's clock, wait in the poller for what can
                 // still come (a timer, a socket, the pool) instead of

@@ -64,7 +64,7 @@ impl Kernel {
             syscalls: 0,
             cpu: 0,
         });
-        self.ready.push_back(pid);
+        self.ready.ready(pid);
         self.record(|| Event::Spawn {
             parent: Pid(0),
             child: pid,
@@ -147,7 +147,7 @@ impl Kernel {
             });
         }
         match fault {
-            None => self.ready.push_back(pid),
+            None => self.ready.ready(pid),
             Some(message) => {
                 let name = self.task(pid).name().to_string();
                 self.kernel_message(&format!("coos: pid {pid} ({name}): panicked: {message}\n"));

@@ -3,7 +3,9 @@
 //!
 //! Fairness, written down:
 //! - A task that yields, or whose quantum is spent, goes behind every task
-//!   already ready.
+//!   already ready at the back; a task the running one made ready (a child,
+//!   a reader, a waiting parent) runs next, within the bounds `runq.rs`
+//!   sets.
 //! - A task whose call finished at once keeps running, up to `QUANTUM`
 //!   calls in a row; this keeps the cache warm on the common path.
 //! - The inbox, the timers and (when a task waits on a host fd) the poller
@@ -48,9 +50,8 @@ impl Kernel {
             if self.halted.is_some() {
                 break;
             }
-            match self.ready.pop_front() {
-                Some(pid) => self.run_task(pid),
-                None => break,
+            if self.run_next().is_none() {
+                break;
             }
         }
         if self.halted.is_none() {
@@ -62,8 +63,17 @@ impl Kernel {
         }
     }
 
+    /// Gives the next ready task its turn (`runq.rs` says which); `None`
+    /// if no task is ready.
+    pub(crate) fn run_next(&mut self) -> Option<Pid> {
+        let pid = self.ready.start_turn()?;
+        self.run_task(pid);
+        self.ready.end_turn();
+        Some(pid)
+    }
+
     /// Polls `pid` until it blocks, ends, yields or spends its quantum.
-    pub(crate) fn run_task(&mut self, pid: Pid) {
+    fn run_task(&mut self, pid: Pid) {
         let Some(slot) = self.tasks.slot_of_pid(pid) else {
             return; // A stale pid: the task was reaped.
         };
@@ -216,7 +226,7 @@ impl Kernel {
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
         if let Some(task) = self.tasks.get_mut(pid) {
             task.state = RunState::Ready(Some(result));
-            self.ready.push_back(pid);
+            self.ready.ready(pid);
             self.record(|| Event::Wake(pid));
         }
     }
@@ -241,7 +251,7 @@ impl Kernel {
         match &task.state {
             RunState::Blocked(WaitOn::Read { object: o, len, .. }) if *o == object => {
                 let len = *len;
-                self.ready.push_back(pid);
+                self.ready.ready(pid);
                 self.record(|| Event::Wake(pid));
                 len
             }
@@ -261,7 +271,7 @@ impl Kernel {
         if !matches!(task.state, RunState::Blocked(WaitOn::Poll { .. })) {
             return false;
         }
-        self.ready.push_back(pid);
+        self.ready.ready(pid);
         self.record(|| Event::Wake(pid));
         true
     }

@@ -1,6 +1,7 @@
 //! The order the scheduler chooses: round robin among ready tasks, a yield
-//! goes behind every task already ready, and a busy task cannot hold the
-//! CPU for ever.
+//! goes behind every task already ready, a task the running one made ready
+//! runs next (so a tree of tasks runs depth first), and neither a busy task
+//! nor a pair of tasks handing work to each other can hold the CPU for ever.
 
 mod support;
 
@@ -57,7 +58,7 @@ fn a_yield_goes_behind_every_task_already_ready() {
 }
 
 #[test]
-fn a_woken_task_goes_behind_the_tasks_already_ready() {
+fn a_woken_task_runs_after_the_tasks_readied_before_it_in_the_same_turn() {
     let order = Rc::new(RefCell::new(Vec::<String>::new()));
     let log = order.clone();
     let run = support::run(b"", move |sys| async move {
@@ -183,4 +184,171 @@ fn tasks_first_run_in_the_order_they_were_spawned() {
         .collect();
     let expected: Vec<String> = (3..13).map(|p| format!("run {}", Pid(p))).collect();
     assert_eq!(runs, expected);
+}
+
+#[test]
+fn a_child_runs_before_the_tasks_waiting_at_the_back() {
+    let order = Rc::new(RefCell::new(String::new()));
+    let log = order.clone();
+    let run = support::run(b"", move |sys| async move {
+        let (bg_log, child_log) = (log.clone(), log.clone());
+        // A task that yields: after its first turn it waits at the back.
+        sys.spawn_fn(move |sys| async move {
+            for _ in 0..3 {
+                bg_log.borrow_mut().push('b');
+                sys.yield_now().await;
+            }
+            0
+        })
+        .await
+        .unwrap();
+        sys.yield_now().await; // b runs once, and yields behind main.
+        log.borrow_mut().push('m');
+        sys.spawn_fn(move |_| async move {
+            child_log.borrow_mut().push('c');
+            0
+        })
+        .await
+        .unwrap();
+        sys.wait_any().await.unwrap(); // Blocks: the child goes first.
+        while sys.wait_any().await.is_ok() {}
+        0
+    });
+    run.expect_clean();
+    assert_eq!(*order.borrow(), "bmcbb");
+}
+
+/// Spawns a 10-ary tree of `depth` levels below the caller; each task
+/// logs its path and waits for its children. Returns the tasks made.
+fn tree(
+    sys: syscalls::Sys,
+    path: String,
+    depth: u32,
+    log: Rc<RefCell<Vec<String>>>,
+) -> syscalls::TaskFuture {
+    Box::pin(async move {
+        log.borrow_mut().push(path.clone());
+        if depth > 0 {
+            for i in 0..10 {
+                let child = tree(sys.clone(), format!("{path}{i}"), depth - 1, log.clone());
+                if Command::from_future(child).spawn(&sys).await.is_err() {
+                    return 1;
+                }
+            }
+            while let Ok((_, status)) = sys.wait_any().await {
+                if status != 0 {
+                    return 1;
+                }
+            }
+        }
+        0
+    })
+}
+
+#[test]
+fn a_tree_of_tasks_runs_depth_first_children_in_the_order_spawned() {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let log = order.clone();
+    let run = support::run(b"", move |sys| async move {
+        let root = Command::from_future(tree(sys.clone(), "r".into(), 2, log))
+            .spawn(&sys)
+            .await
+            .unwrap();
+        sys.wait(root).await.unwrap().1
+    });
+    run.expect_status(0);
+    let order = order.borrow();
+    let mut expected = vec!["r".to_string()];
+    for i in 0..10 {
+        expected.push(format!("r{i}"));
+        expected.extend((0..10).map(|j| format!("r{i}{j}")));
+    }
+    assert_eq!(*order, expected);
+}
+
+#[test]
+fn a_tree_of_ten_thousand_tasks_keeps_a_few_hundred_alive_at_most() {
+    // Run breadth first, all 11,111 would be alive at once (each waits for
+    // its children); depth first, a subtree is reaped before the next one
+    // starts. The bound leaves room for the old tasks `next` lets run
+    // ahead every few thousand turns (see kernel/src/runq.rs).
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let log = order.clone();
+    let config = kernel::Config {
+        trace: false,
+        ..support::config()
+    };
+    let (mut k, _out, _err) = support::boot(b"", config, move |sys| async move {
+        let root = Command::from_future(tree(sys.clone(), "r".into(), 4, log))
+            .spawn(&sys)
+            .await
+            .unwrap();
+        sys.wait(root).await.unwrap().1
+    });
+    let mut most = 0;
+    let status = loop {
+        match k.step() {
+            kernel::Step::Halted(status) => break status,
+            _ => most = most.max(k.task_count()),
+        }
+    };
+    assert_eq!(status, 0);
+    assert_eq!(order.borrow().len(), 11_111, "every task of the tree ran");
+    assert!(most < 500, "{most} tasks alive at once");
+}
+
+#[test]
+fn a_pair_handing_work_to_each_other_does_not_shut_out_the_others() {
+    const PASSES: u32 = 20_000;
+    let passes = Rc::new(Cell::new(0u32));
+    let (count, seen) = (passes.clone(), passes.clone());
+    let run = support::run(b"", move |sys| async move {
+        let (a_r, b_w) = sys.pipe().await.unwrap();
+        let (b_r, a_w) = sys.pipe().await.unwrap();
+        // Two tasks that pass a byte back and forth: each write readies the
+        // other, which runs next.
+        for (r, w, first) in [(a_r, a_w, true), (b_r, b_w, false)] {
+            let count = count.clone();
+            Command::from_fn(move |sys| async move {
+                let mut byte = [0u8; 1];
+                if first {
+                    sys.write(syscalls::Fd(1), b"x").await.unwrap();
+                }
+                while count.get() < PASSES {
+                    if sys.read(syscalls::Fd(0), &mut byte).await != Ok(1) {
+                        return 0;
+                    }
+                    count.set(count.get() + 1);
+                    if sys.write(syscalls::Fd(1), b"x").await.is_err() {
+                        return 0;
+                    }
+                }
+                0
+            })
+            .fds(
+                syscalls::FdMap::empty()
+                    .set(syscalls::Fd(0), r)
+                    .set(syscalls::Fd(1), w),
+            )
+            .spawn(&sys)
+            .await
+            .unwrap();
+        }
+        for fd in [a_r, a_w, b_r, b_w] {
+            sys.close(fd).await.unwrap();
+        }
+        // main waits at the back, yielding, and still gets its turns.
+        for _ in 0..100 {
+            sys.yield_now().await;
+        }
+        let when_done = seen.get();
+        while sys.wait_any().await.is_ok() {}
+        assert!(
+            when_done < PASSES / 2,
+            "main's 100 turns came only after {when_done} passes"
+        );
+        0
+    });
+    run.expect_clean();
+    assert!(passes.get() >= PASSES);
 }

@@ -379,7 +379,7 @@ impl Kernel {
                 _ => false,
             };
             if on_this {
-                self.ready.push_back(pid);
+                self.ready.ready(pid);
                 self.record(|| crate::Event::Wake(pid));
             }
         }
