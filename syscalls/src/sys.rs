@@ -306,13 +306,21 @@ impl Sys {
     ///
     /// # Errors
     /// See [`Syscall::Spawn`].
-    pub async fn spawn_request(&self, request: SpawnRequest) -> SysResult<Pid> {
-        let mut request = Some(request);
+    pub fn spawn_request(
+        &self,
+        request: SpawnRequest,
+    ) -> impl Future<Output = SysResult<Pid>> + '_ {
         // The request lives in this future, which stays put (pinned) while
         // the call is in the kernel: the kernel takes it out of the Option.
-        match self.trap_call(Syscall::Spawn(&mut request)).await? {
-            Reply::Pid(pid) => Ok(pid),
-            other => unexpected("spawn", Ok(other)),
+        // Made outside the async block, it is held once in the future, not
+        // twice (as an argument and as this local): a spawn future is part
+        // of every task that spawns, and moved whole when it is boxed.
+        let mut request = Some(request);
+        async move {
+            match self.trap_call(Syscall::Spawn(&mut request)).await? {
+                Reply::Pid(pid) => Ok(pid),
+                other => unexpected("spawn", Ok(other)),
+            }
         }
     }
 
@@ -364,7 +372,7 @@ impl Sys {
     ///
     /// # Errors
     /// `EAGAIN` the task table is full.
-    pub async fn spawn_fn<F, Fut>(&self, main: F) -> SysResult<Pid>
+    pub fn spawn_fn<F, Fut>(&self, main: F) -> impl Future<Output = SysResult<Pid>> + '_
     where
         F: FnOnce(Sys) -> Fut + 'static,
         Fut: Future<Output = ExitCode> + 'static,
@@ -378,7 +386,7 @@ impl Sys {
             fds: FdMap::stdio(),
             pgroup: PGroup::Inherit,
         };
-        self.spawn_request(request).await
+        self.spawn_request(request)
     }
 
     /// Ends the calling task with `code`. Never returns.
@@ -1177,8 +1185,10 @@ impl Command {
     ///
     /// # Errors
     /// See [`Syscall::Spawn`].
-    pub async fn spawn(self, sys: &Sys) -> SysResult<Pid> {
-        sys.spawn_request(self.into_request()).await
+    pub fn spawn(self, sys: &Sys) -> impl Future<Output = SysResult<Pid>> + '_ {
+        // Not an async fn: the future holds the request alone, not the
+        // command as well.
+        sys.spawn_request(self.into_request())
     }
 }
 
