@@ -30,6 +30,7 @@ mod task;
 pub mod testing;
 mod time;
 mod trace;
+mod wheel;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -47,7 +48,8 @@ use fd::pipe::Pipe;
 use inbox::Inbox;
 use poll::Poller;
 use task::TaskTable;
-use time::{Clock, CpuClock, Timers};
+use time::{Clock, CpuClock};
+use wheel::Timers;
 
 /// Limits and choices a kernel is booted with.
 #[derive(Debug, Clone)]

@@ -313,7 +313,7 @@ impl Kernel {
         } else if !block {
             Some(Duration::ZERO)
         } else {
-            self.next_deadline()
+            self.next_look()
                 .map(|at| at.saturating_sub(self.clock.now()))
         };
         let host_due = idle || {

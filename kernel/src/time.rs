@@ -3,8 +3,6 @@
 //! test) moves it: when every task sleeps, virtual time jumps to the next
 //! deadline, so tests of sleeps take no real time.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use syscalls::Pid;
@@ -99,64 +97,42 @@ pub(crate) fn ticks() -> u64 {
     }
 }
 
-/// Sleeping tasks by deadline. Entries are (deadline, pid); a task that was
-/// killed or woken otherwise leaves a stale entry, which `expire` skips
-/// (the caller checks the task still sleeps until that deadline).
-#[derive(Default)]
-pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Duration, Pid)>>,
-}
-
-impl Timers {
-    pub(crate) fn add(&mut self, deadline: Duration, pid: Pid) {
-        self.heap.push(Reverse((deadline, pid)));
-    }
-
-    /// The earliest entry, stale or not.
-    pub(crate) fn peek(&self) -> Option<(Duration, Pid)> {
-        self.heap.peek().map(|Reverse(entry)| *entry)
-    }
-
-    /// Drops the earliest entry.
-    pub(crate) fn pop(&mut self) {
-        self.heap.pop();
-    }
-
-    /// Removes and returns one entry due at `now`, earliest first.
-    pub(crate) fn pop_due(&mut self, now: Duration) -> Option<(Duration, Pid)> {
-        match self.heap.peek() {
-            Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse(e)| e),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
+/// Does the timer entry (at, pid) still matter: `pid` sleeps until `at`,
+/// or is parked with `at` as its deadline?
+fn timer_live(
+    tasks: &crate::task::TaskTable,
+    deadlines: &crate::task::PidMap<Duration>,
+    at: Duration,
+    pid: Pid,
+) -> bool {
+    use crate::task::{RunState, WaitOn};
+    match tasks.get(pid).map(|t| &t.state) {
+        Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => true,
+        Some(RunState::Blocked(_)) => deadlines.get(&pid) == Some(&at),
+        _ => false,
     }
 }
 
 impl crate::Kernel {
-    /// The earliest deadline of a task still asleep; stale entries (tasks
-    /// killed or gone) in front of it are dropped on the way.
+    /// The earliest deadline of a task still asleep (stale entries, of
+    /// tasks killed or gone, are dropped on the way).
     pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
-        while let Some((at, pid)) = self.timers.peek() {
-            if self.timer_live(at, pid) {
-                return Some(at);
-            }
-            self.timers.pop();
-        }
-        None
+        let (tasks, deadlines) = (&self.tasks, &self.deadlines);
+        self.timers
+            .next_deadline(|at, pid| timer_live(tasks, deadlines, at, pid))
     }
 
-    /// Does the timer entry (at, pid) still matter: `pid` sleeps until
-    /// `at`, or is parked with `at` as its deadline?
+    /// When the timers must be looked at next: no later than
+    /// `next_deadline`, and cheaper to know (`Timers::next_look`).
+    pub(crate) fn next_look(&mut self) -> Option<Duration> {
+        let (tasks, deadlines) = (&self.tasks, &self.deadlines);
+        self.timers
+            .next_look(|at, pid| timer_live(tasks, deadlines, at, pid))
+    }
+
+    /// Does the timer entry (at, pid) still matter?
     pub(crate) fn timer_live(&self, at: Duration, pid: Pid) -> bool {
-        use crate::task::{RunState, WaitOn};
-        match self.tasks.get(pid).map(|t| &t.state) {
-            Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => true,
-            Some(RunState::Blocked(_)) => self.deadlines.get(&pid) == Some(&at),
-            _ => false,
-        }
+        timer_live(&self.tasks, &self.deadlines, at, pid)
     }
 
     /// Sets `pid`'s deadline; answers with the one it replaces.
@@ -197,21 +173,6 @@ impl crate::Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timers_come_out_earliest_first_and_only_when_due() {
-        let mut t = Timers::default();
-        let ms = Duration::from_millis;
-        t.add(ms(30), Pid(3));
-        t.add(ms(10), Pid(1));
-        t.add(ms(20), Pid(2));
-        assert_eq!(t.peek(), Some((ms(10), Pid(1))));
-        assert_eq!(t.pop_due(ms(5)), None);
-        assert_eq!(t.pop_due(ms(25)), Some((ms(10), Pid(1))));
-        assert_eq!(t.pop_due(ms(25)), Some((ms(20), Pid(2))));
-        assert_eq!(t.pop_due(ms(25)), None);
-        assert_eq!(t.len(), 1);
-    }
 
     #[test]
     fn virtual_clock_moves_only_forward_and_only_when_told() {
