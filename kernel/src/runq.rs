@@ -55,11 +55,19 @@ impl RunQueue {
     /// readied before), else at the back.
     #[inline]
     pub(crate) fn ready(&mut self, pid: Pid) {
-        if !self.in_turn {
-            self.back.push_back(pid);
-        } else if self.batch == 0 {
+        if self.in_turn && self.batch == 0 {
+            // The common case (a write woke one reader): kept inline.
             self.next.push_front(pid);
             self.batch = 1;
+        } else {
+            self.ready_slow(pid);
+        }
+    }
+
+    #[cold]
+    fn ready_slow(&mut self, pid: Pid) {
+        if !self.in_turn {
+            self.back.push_back(pid);
         } else {
             self.next.insert(self.batch, pid);
             self.batch += 1;

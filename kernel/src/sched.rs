@@ -127,7 +127,9 @@ impl Kernel {
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
-            match reply.take() {
+            // Moved out (not `take`n): the assignment below then fills an
+            // empty binding, with no drop of what was there to call.
+            match reply {
                 Some(r) => self.trap.put_reply(r),
                 None => self.trap.clear(),
             }

@@ -177,3 +177,57 @@ fn config_pipe_capacity_sets_the_default_size() {
     });
     run.expect_clean();
 }
+
+#[test]
+fn a_write_to_the_one_parked_reader_goes_straight_into_its_buffer() {
+    // The reader holds the pipe's only read end and waits on it: the write
+    // fills its buffer directly, so an 8-byte pipe takes a 16-byte write
+    // at once (8 bytes to the reader, 8 into the buffer) where going
+    // through the buffer would have parked the writer.
+    let run = support::run(b"", |sys| async move {
+        let (r, w) = sys.pipe_with_capacity(8).await.unwrap();
+        let reader = Command::from_fn(|sys| async move {
+            let mut first = [0u8; 8];
+            let n = sys.read(Fd(0), &mut first).await.unwrap();
+            let mut rest = Vec::new();
+            sys.read_to_end(Fd(0), &mut rest).await.unwrap();
+            sys.print(&format!(
+                "{} {}",
+                String::from_utf8_lossy(&first[..n]),
+                String::from_utf8_lossy(&rest)
+            ))
+            .await
+            .unwrap();
+            0
+        })
+        .fds(FdMap::stdio().set(Fd(0), r))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.close(r).await.unwrap();
+        sys.yield_now().await; // The reader parks.
+        let state = sys
+            .tasks()
+            .await
+            .into_iter()
+            .find(|t| t.pid == reader)
+            .unwrap()
+            .state;
+        assert_eq!(state, TaskState::Reading(Fd(0)));
+        // Finishes without a turn for the reader: nothing parks the writer.
+        assert_eq!(sys.write(w, b"abcdefghABCDEFGH").await, Ok(16));
+        let state = sys
+            .tasks()
+            .await
+            .into_iter()
+            .find(|t| t.pid == reader)
+            .unwrap()
+            .state;
+        assert_eq!(state, TaskState::Ready, "the reader has not run yet");
+        sys.close(w).await.unwrap();
+        assert_eq!(sys.wait(reader).await, Ok((reader, 0)));
+        0
+    });
+    run.expect_clean();
+    assert_eq!(run.stdout, "abcdefgh ABCDEFGH");
+}

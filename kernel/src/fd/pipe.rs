@@ -3,8 +3,9 @@
 //! the pipe's capacity, so an idle pipe costs a few dozen bytes.
 //!
 //! Data moves without an intermediate copy when it can: a writer that finds
-//! readers parked copies straight into their buffers, and a reader that
-//! empties the buffer refills it from parked writers' buffers.
+//! the pipe's one reader parked on it copies straight into its buffer, and
+//! a reader that empties the buffer refills it from parked writers'
+//! buffers.
 
 use std::collections::VecDeque;
 use std::slice;
@@ -224,10 +225,18 @@ impl Kernel {
         // Writers take turns: one that comes while others wait goes behind
         // them, so no write is ever interleaved with another's bytes, even
         // one too big for the buffer.
-        let room = if done == 0 && self.writers_parked(id) {
-            0
-        } else {
+        let my_turn = done > 0 || !self.writers_parked(id);
+        if my_turn {
+            // SAFETY: as below, `buf[..len]` is the write's live buffer.
+            done += self.hand_to_reader(id, unsafe { buf.add(done) }, len - done);
+            if done == len {
+                return Outcome::Done(Ok(Reply::Size(len)));
+            }
+        }
+        let room = if my_turn {
             self.pipe_mut(id).room_for(len, done)
+        } else {
+            0
         };
         let pipe = self.pipe_mut(id);
         if room > 0 {
@@ -249,6 +258,45 @@ impl Kernel {
             len,
             done,
         })
+    }
+
+    /// Copies the start of a write (`len` bytes at `src`) straight into the
+    /// buffer of the reader parked on the empty pipe `id`, and ends its
+    /// read: one copy instead of two (into the buffer and out), and no
+    /// retry when the reader runs. Only when that reader's descriptor is
+    /// the pipe's one read end: a reader killed before it runs takes the
+    /// bytes with it, and nobody else could ever have read them (with more
+    /// readers they would have to go back, in front of bytes others may
+    /// have read since). Returns how many bytes it took.
+    fn hand_to_reader(&mut self, id: u32, src: *const u8, len: usize) -> usize {
+        let pipe = self.pipe_mut(id);
+        if pipe.readers != 1 || !pipe.buf.is_empty() {
+            return 0;
+        }
+        let Some(&reader) = pipe.read_waiters.front() else {
+            return 0;
+        };
+        let Some(RunState::Blocked(WaitOn::Read {
+            object,
+            buf,
+            len: asked,
+            ..
+        })) = self.tasks.get(reader).map(|t| &t.state)
+        else {
+            return 0; // Stale, or in poll: the ring's way.
+        };
+        if *object != Object::PipeRead(id) {
+            return 0;
+        }
+        let n = len.min(*asked);
+        // SAFETY: `src[..len]` is the writer's live buffer (the caller's);
+        // `buf[..asked]` the buffer the parked reader lent with its read,
+        // alive in its future until the read ends (here). Two tasks' own
+        // buffers: they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(src, *buf, n) };
+        self.pipe_mut(id).read_waiters.pop_front();
+        self.complete(reader, Ok(Reply::Size(n)));
+        n
     }
 
     /// Are writers parked on pipe `id`? Drops stale entries (writers that
