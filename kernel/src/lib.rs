@@ -130,6 +130,9 @@ pub struct Kernel {
     open_sockets: usize,
     /// Host threads for blocking work.
     pool: pool::Pool,
+    /// Big answers (task lists, addresses) of ready tasks, whose state
+    /// holds `PackedReply::KEPT_ASIDE` (`sched::pack_answer`).
+    big_replies: task::PidMap<syscalls::SysResult<syscalls::Reply>>,
     /// Tasks started from other threads, and where their status goes.
     exit_watchers: task::PidMap<std::sync::mpsc::Sender<ExitCode>>,
     console: Console,
@@ -176,6 +179,7 @@ impl Kernel {
             free_sockets: Vec::new(),
             open_sockets: 0,
             pool: pool::Pool::default(),
+            big_replies: task::PidMap::default(),
             exit_watchers: task::PidMap::default(),
             console: Console::new(console),
             poller,

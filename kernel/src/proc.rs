@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use syscalls::{
-    Command, Errno, ExitCode, Image, PGroup, Pid, Reply, Signal, SpawnRequest, Sys, SysResult,
-    TaskInfo,
+    Command, Errno, ExitCode, Image, PGroup, PackedReply, Pid, Reply, Signal, SpawnRequest, Sys,
+    SysResult, TaskInfo,
 };
 
 use crate::dispatch::Outcome;
@@ -230,6 +230,9 @@ impl Kernel {
         let was = std::mem::replace(&mut task.state, RunState::Zombie(code));
         if !self.deadlines.is_empty() {
             self.deadlines.remove(&pid);
+        }
+        if matches!(was, RunState::Ready(Some(PackedReply::KEPT_ASIDE))) {
+            self.big_replies.remove(&pid);
         }
         let future = task.future.take();
         let fds = std::mem::take(&mut task.fds);

@@ -14,7 +14,7 @@
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use syscalls::{Pid, Reply, SysResult};
+use syscalls::{PackedReply, Pid, Reply, SysResult};
 
 use crate::dispatch::Outcome;
 use crate::inbox::Message;
@@ -87,24 +87,22 @@ impl Kernel {
         self.charge_running(started);
         self.charging = Some((slot, pid, started));
         let task = self.tasks.at(slot);
-        let mut reply = match &mut task.state {
-            RunState::Ready(reply) => {
-                let reply = reply.take();
+        let mut answer = match task.state {
+            RunState::Ready(answer) => {
                 task.state = RunState::Running;
-                reply
+                answer
             }
             // A parked task on the ready queue was woken to try its call
             // again (a reader whose pipe got bytes: it takes them now, so
             // one killed before this leaves them for the next). Its wait
             // stays in place until then: waking it moves nothing.
             RunState::Blocked(on) if on.retried_when_woken() => {
-                let on = *on;
                 task.state = RunState::Running;
                 task.scheduled += 1;
                 match self.retry(pid, on) {
                     Outcome::Done(r) => {
                         self.tasks.at(slot).scheduled -= 1;
-                        Some(r)
+                        Some(self.pack_answer(pid, r))
                     }
                     // Someone else took the bytes: parked again.
                     Outcome::Block(on) => {
@@ -127,10 +125,12 @@ impl Kernel {
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
-            // Moved out (not `take`n): the assignment below then fills an
-            // empty binding, with no drop of what was there to call.
-            match reply {
-                Some(r) => self.trap.put_reply(r),
+            match answer {
+                Some(PackedReply::KEPT_ASIDE) => {
+                    let big = self.unpack_answer(pid, PackedReply::KEPT_ASIDE);
+                    self.trap.put_reply(big);
+                }
+                Some(packed) => self.trap.put_packed(packed),
                 None => self.trap.clear(),
             }
             let fault = match panic::guard(|| future.as_mut().poll(&mut cx)) {
@@ -155,15 +155,16 @@ impl Kernel {
                             Outcome::Done(r) if budget > 1 => {
                                 budget -= 1;
                                 future = task.future.take().expect("the running task has its coroutine");
-                                reply = Some(r);
+                                answer = Some(self.pack_answer(pid, r));
                                 continue;
                             }
                             Outcome::Done(r) => {
-                                task.state = RunState::Ready(Some(r));
+                                let answer = self.pack_answer(pid, r);
+                                self.tasks.at(slot).state = RunState::Ready(Some(answer));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Yield => {
-                                task.state = RunState::Ready(Some(Ok(Reply::Unit)));
+                                task.state = RunState::Ready(Some(PackedReply::UNIT));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Block(on) => {
@@ -232,11 +233,39 @@ impl Kernel {
     /// Finishes the call `pid` is blocked in with `result` and puts it at
     /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
-        if let Some(task) = self.tasks.get_mut(pid) {
-            task.state = RunState::Ready(Some(result));
+        if self.tasks.get(pid).is_some() {
+            let answer = self.pack_answer(pid, result);
+            self.task_mut(pid).state = RunState::Ready(Some(answer));
             self.ready.ready(pid);
             self.record(|| Event::Wake(pid));
         }
+    }
+
+    /// The answer a ready task keeps, packed; a big one (a task list, an
+    /// address) waits for it in `big_replies`, which the packed marker
+    /// points to.
+    #[inline]
+    fn pack_answer(&mut self, pid: Pid, result: SysResult<Reply>) -> PackedReply {
+        match PackedReply::pack(result) {
+            Ok(packed) => packed,
+            Err(big) => self.keep_aside(pid, big),
+        }
+    }
+
+    #[cold]
+    fn keep_aside(&mut self, pid: Pid, big: SysResult<Reply>) -> PackedReply {
+        self.big_replies.insert(pid, big);
+        PackedReply::KEPT_ASIDE
+    }
+
+    /// The answer `pack_answer` kept for `pid`.
+    fn unpack_answer(&mut self, pid: Pid, packed: PackedReply) -> SysResult<Reply> {
+        if packed == PackedReply::KEPT_ASIDE {
+            if let Some(big) = self.big_replies.remove(&pid) {
+                return big;
+            }
+        }
+        packed.unpack()
     }
 
     /// Applies the outcome of a retried blocked call.

@@ -27,7 +27,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::time::Duration;
 
-use syscalls::{ExitCode, Fd, Pid, Reply, SysResult, TaskFuture, TaskState};
+use syscalls::{ExitCode, Fd, PackedReply, Pid, TaskFuture, TaskState};
 
 use crate::fd::{FdTable, Object};
 
@@ -98,11 +98,14 @@ impl WaitOn {
     }
 }
 
-/// Where a task is in its life.
+/// Where a task is in its life. `Copy`: the answer a ready task holds is
+/// packed (a big one waits in `Kernel::big_replies`), so changing a
+/// task's state is a store, with no drop glue to call.
+#[derive(Clone, Copy)]
 pub(crate) enum RunState {
     /// On the ready queue, with the answer to its last call (none for a
     /// task not yet run).
-    Ready(Option<SysResult<Reply>>),
+    Ready(Option<PackedReply>),
     Running,
     Blocked(WaitOn),
     Zombie(ExitCode),

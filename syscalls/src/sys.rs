@@ -69,24 +69,57 @@ mod tag {
     pub const ERR: u64 = 16;
 }
 
-/// A reply as (tag, value), or itself back for one kept whole. It takes the
-/// reply by value: the small replies hold nothing to drop, and the
-/// compiler sees that, so putting one costs no drop-glue call.
-fn pack(reply: SysResult<Reply>) -> Result<(u64, u64), SysResult<Reply>> {
-    Ok(match reply {
-        Ok(Reply::Unit) => (tag::UNIT, 0),
-        Ok(Reply::Size(n)) => (tag::SIZE, n as u64),
-        Ok(Reply::Pid(pid)) => (tag::PID, u64::from(pid.0)),
-        Ok(Reply::Fd(fd)) => (tag::FD, u64::from(fd.0)),
-        Ok(Reply::Waited(pid, code)) => (tag::WAITED, u64::from(pid.0) << 8 | u64::from(code)),
-        Ok(Reply::Pipe(r, w)) => (tag::PIPE, u64::from(r.0) << 32 | u64::from(w.0)),
-        Ok(Reply::Time(ns)) => (tag::TIME, ns),
-        Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(b)),
-        big @ Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_) | Reply::Addr(_)) => {
-            return Err(big)
-        }
-        Err(e) => (tag::ERR + e as u64, 0),
-    })
+/// A reply packed in two words, for a kernel to keep (a task made ready
+/// with the answer to its call holds one): `Copy`, so the records that
+/// hold it have nothing to drop. The big replies (task lists, addresses)
+/// do not pack; `pack` gives them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedReply {
+    tag: u64,
+    value: u64,
+}
+
+impl PackedReply {
+    /// `Ok(())`, the answer of a yield.
+    pub const UNIT: PackedReply = PackedReply {
+        tag: tag::UNIT,
+        value: 0,
+    };
+
+    /// A marker no reply packs to, for a kernel that keeps a big reply
+    /// aside; unpacked, it says `EIO`.
+    pub const KEPT_ASIDE: PackedReply = PackedReply {
+        tag: tag::BIG,
+        value: 0,
+    };
+
+    /// `reply` in two words, or itself back if it is a big one. It takes
+    /// the reply by value: the small replies hold nothing to drop, and the
+    /// compiler sees that, so packing one costs no drop-glue call.
+    #[inline]
+    pub fn pack(reply: SysResult<Reply>) -> Result<PackedReply, SysResult<Reply>> {
+        let (tag, value) = match reply {
+            Ok(Reply::Unit) => (tag::UNIT, 0),
+            Ok(Reply::Size(n)) => (tag::SIZE, n as u64),
+            Ok(Reply::Pid(pid)) => (tag::PID, u64::from(pid.0)),
+            Ok(Reply::Fd(fd)) => (tag::FD, u64::from(fd.0)),
+            Ok(Reply::Waited(pid, code)) => (tag::WAITED, u64::from(pid.0) << 8 | u64::from(code)),
+            Ok(Reply::Pipe(r, w)) => (tag::PIPE, u64::from(r.0) << 32 | u64::from(w.0)),
+            Ok(Reply::Time(ns)) => (tag::TIME, ns),
+            Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(b)),
+            big @ Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_) | Reply::Addr(_)) => {
+                return Err(big)
+            }
+            Err(e) => (tag::ERR + e as u64, 0),
+        };
+        Ok(PackedReply { tag, value })
+    }
+
+    /// The reply again.
+    #[inline]
+    pub fn unpack(self) -> SysResult<Reply> {
+        unpack(self.tag, self.value)
+    }
 }
 
 fn unpack(tag: u64, value: u64) -> SysResult<Reply> {
@@ -99,6 +132,7 @@ fn unpack(tag: u64, value: u64) -> SysResult<Reply> {
         tag::PIPE => Reply::Pipe(Fd((value >> 32) as u32), Fd(value as u32)),
         tag::TIME => Reply::Time(value),
         tag::BOOL => Reply::Bool(value != 0),
+        tag::BIG => return Err(Errno::EIO),
         err => return Err(Errno::ALL[(err - tag::ERR) as usize]),
     })
 }
@@ -144,16 +178,22 @@ impl Trap {
     /// Kernel side: hand `reply` to the task about to be polled.
     pub fn put_reply(&self, reply: SysResult<Reply>) {
         self.clear();
-        match pack(reply) {
-            Ok((tag, value)) => {
-                self.reply_tag.set(tag);
-                self.reply_value.set(value);
-            }
+        match PackedReply::pack(reply) {
+            Ok(packed) => self.put_packed(packed),
             Err(big) => {
                 self.reply_tag.set(tag::BIG);
                 self.reply_big.set(Some(big));
+                self.holds.set(Holds::Reply);
             }
         }
+    }
+
+    /// Kernel side: hand a packed reply to the task about to be polled.
+    #[inline]
+    pub fn put_packed(&self, reply: PackedReply) {
+        self.clear();
+        self.reply_tag.set(reply.tag);
+        self.reply_value.set(reply.value);
         self.holds.set(Holds::Reply);
     }
 
