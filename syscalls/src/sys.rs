@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -98,19 +99,23 @@ impl PackedReply {
     /// compiler sees that, so packing one costs no drop-glue call.
     #[inline]
     pub fn pack(reply: SysResult<Reply>) -> Result<PackedReply, SysResult<Reply>> {
-        let (tag, value) = match reply {
+        // Matched by reference and not dropped: the small replies own
+        // nothing, so forgetting one frees nothing, and no drop-glue call
+        // (which checks for the boxed variants) is made for them.
+        let reply = ManuallyDrop::new(reply);
+        let (tag, value) = match &*reply {
             Ok(Reply::Unit) => (tag::UNIT, 0),
-            Ok(Reply::Size(n)) => (tag::SIZE, n as u64),
+            Ok(Reply::Size(n)) => (tag::SIZE, *n as u64),
             Ok(Reply::Pid(pid)) => (tag::PID, u64::from(pid.0)),
             Ok(Reply::Fd(fd)) => (tag::FD, u64::from(fd.0)),
-            Ok(Reply::Waited(pid, code)) => (tag::WAITED, u64::from(pid.0) << 8 | u64::from(code)),
+            Ok(Reply::Waited(pid, code)) => (tag::WAITED, u64::from(pid.0) << 8 | u64::from(*code)),
             Ok(Reply::Pipe(r, w)) => (tag::PIPE, u64::from(r.0) << 32 | u64::from(w.0)),
-            Ok(Reply::Time(ns)) => (tag::TIME, ns),
-            Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(b)),
-            big @ Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_) | Reply::Addr(_)) => {
-                return Err(big)
+            Ok(Reply::Time(ns)) => (tag::TIME, *ns),
+            Ok(Reply::Bool(b)) => (tag::BOOL, u64::from(*b)),
+            Ok(Reply::Tasks(_) | Reply::Programs(_) | Reply::Usage(_) | Reply::Addr(_)) => {
+                return Err(ManuallyDrop::into_inner(reply))
             }
-            Err(e) => (tag::ERR + e as u64, 0),
+            Err(e) => (tag::ERR + *e as u64, 0),
         };
         Ok(PackedReply { tag, value })
     }
