@@ -86,13 +86,10 @@ impl Kernel {
             pgroup,
         } = request;
         let ptask = self.task(parent);
-        let mut fds = FdTable::default();
-        for (child_fd, parent_fd) in map.iter() {
-            if child_fd.0 as usize >= self.config.max_fds {
-                return Err(Errno::EINVAL);
-            }
-            fds.set(child_fd, ptask.fds.get(parent_fd)?);
-        }
+        let fds = FdTable::for_child(
+            map.iter().map(|(child, from)| (child, ptask.fds.get(from))),
+            self.config.max_fds,
+        )?;
         let pgid = match pgroup {
             PGroup::Inherit => Some(ptask.pgid),
             PGroup::New => None,

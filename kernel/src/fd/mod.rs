@@ -115,6 +115,31 @@ impl FdTable {
         self.slots_mut()[i].replace(object)
     }
 
+    /// A child's table: `(child fd, parent's object)` pairs, each child fd
+    /// under `limit` (`EINVAL` past it). The usual maps (0, 1, 2 and a few
+    /// more) are written straight into the inline slots.
+    pub(crate) fn for_child(
+        pairs: impl Iterator<Item = (Fd, Result<Object, Errno>)>,
+        limit: usize,
+    ) -> Result<FdTable, Errno> {
+        let mut table = FdTable::default();
+        for (fd, object) in pairs {
+            if fd.0 as usize >= limit {
+                return Err(Errno::EINVAL);
+            }
+            let object = object?;
+            match &mut table {
+                FdTable::Inline(slots) if (fd.0 as usize) < INLINE => {
+                    slots[fd.0 as usize] = Some(object);
+                }
+                _ => {
+                    table.set(fd, object);
+                }
+            }
+        }
+        Ok(table)
+    }
+
     pub(crate) fn remove(&mut self, fd: Fd) -> Result<Object, Errno> {
         let object = self
             .slots_mut()
@@ -340,6 +365,7 @@ impl Kernel {
     }
 
     /// One more descriptor names `object`.
+    #[inline]
     pub(crate) fn retain(&mut self, object: Object) {
         match object {
             Object::PipeRead(id) => self.pipe_mut(id).readers += 1,
@@ -351,6 +377,7 @@ impl Kernel {
 
     /// One descriptor fewer names `object`; the last one of a pipe end
     /// wakes the other side (end-of-file, or `EPIPE`).
+    #[inline]
     pub(crate) fn release(&mut self, object: Object) {
         match object {
             Object::PipeRead(id) => self.pipe_release_reader(id),
