@@ -38,6 +38,20 @@ fn host_usage() -> Usage {
     }
 }
 
+/// The text a call lends: `len` bytes of UTF-8 at `at` (`EINVAL` if they
+/// are not, or if `at` is null).
+///
+/// # Safety
+/// `at` is null or valid for `len` bytes until the call's reply.
+unsafe fn lent_text<'a>(at: *const u8, len: usize) -> SysResult<&'a str> {
+    if at.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: the caller's contract; not null, checked above.
+    let bytes = unsafe { std::slice::from_raw_parts(at, len) };
+    std::str::from_utf8(bytes).map_err(|_| Errno::EINVAL)
+}
+
 impl Kernel {
     pub(crate) fn dispatch(&mut self, pid: Pid, call: Syscall) -> Outcome {
         use Outcome::Done;
@@ -71,12 +85,34 @@ impl Kernel {
             Syscall::Close(fd) => Done(self.sys_close(pid, fd)),
             Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
-            Syscall::Open(path) => Done(self.sys_open(pid, &path)),
-            Syscall::Blocking(job) => self.sys_blocking(pid, job),
+            Syscall::Open { path, len } => {
+                // SAFETY: `Sys::call`'s contract: the caller lends `len`
+                // bytes at `path` until the reply.
+                let path = unsafe { lent_text(path, len) };
+                Done(path.and_then(|p| self.sys_open(pid, p)))
+            }
+            Syscall::Blocking(job) => {
+                // SAFETY: as for Spawn, the job lives in the caller's pinned
+                // call future while the call is in the kernel.
+                match unsafe { job.as_mut() }.and_then(Option::take) {
+                    Some(job) => self.sys_blocking(pid, job),
+                    None => Done(Err(Errno::EINVAL)),
+                }
+            }
             Syscall::Poll { fds, len } => self.sys_poll(pid, fds, len),
-            Syscall::Listen(addr) => Done(self.sys_listen(pid, &addr)),
+            Syscall::Listen { addr, len } => {
+                // SAFETY: as for Open.
+                let addr = unsafe { lent_text(addr, len) };
+                Done(addr.and_then(|a| self.sys_listen(pid, a)))
+            }
             Syscall::Accept(fd) => self.sys_accept(pid, fd),
-            Syscall::Connect(addr) => self.sys_connect(pid, &addr),
+            Syscall::Connect { addr, len } => {
+                // SAFETY: as for Open.
+                match unsafe { lent_text(addr, len) } {
+                    Ok(addr) => self.sys_connect(pid, addr),
+                    Err(e) => Done(Err(e)),
+                }
+            }
             Syscall::Shutdown(fd, how) => Done(self.sys_shutdown(pid, fd, how)),
             Syscall::LocalAddr(fd) => Done(self.sys_local_addr(pid, fd)),
             Syscall::Tasks => Done(Ok(Reply::Tasks(Box::new(self.snapshot())))),

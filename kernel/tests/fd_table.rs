@@ -4,7 +4,7 @@
 mod support;
 
 use kernel::Config;
-use syscalls::{Errno, Fd, FdMap, Pid};
+use syscalls::{Errno, Fd, FdMap, Pid, Syscall};
 
 fn small(max_fds: usize) -> Config {
     Config {
@@ -264,6 +264,43 @@ fn set_foreground_needs_a_console_fd() {
         assert_eq!(sys.set_foreground(r, Pid(2)).await, Err(Errno::ENOTTY));
         assert_eq!(sys.set_foreground(Fd(40), Pid(2)).await, Err(Errno::EBADF));
         assert_eq!(sys.set_foreground(Fd::STDIN, Pid(2)).await, Ok(()));
+        0
+    });
+    run.expect_clean();
+}
+
+#[test]
+fn a_path_lent_to_open_must_be_utf8_and_not_null() {
+    let run = support::run(b"", |sys| async move {
+        let bad = [0xffu8, 0xfe];
+        // SAFETY: both buffers live until the calls return.
+        let not_utf8 = unsafe {
+            sys.call(Syscall::Open {
+                path: bad.as_ptr(),
+                len: bad.len(),
+            })
+        }
+        .await;
+        assert_eq!(not_utf8, Err(Errno::EINVAL));
+        // SAFETY: a null path is refused before it is read.
+        let null = unsafe {
+            sys.call(Syscall::Open {
+                path: std::ptr::null(),
+                len: 9,
+            })
+        }
+        .await;
+        assert_eq!(null, Err(Errno::EINVAL));
+        let path = "/dev/null";
+        // SAFETY: `path` lives until the call returns.
+        let good = unsafe {
+            sys.call(Syscall::Open {
+                path: path.as_ptr(),
+                len: path.len(),
+            })
+        }
+        .await;
+        assert_eq!(good, Ok(syscalls::Reply::Fd(Fd(3))));
         0
     });
     run.expect_clean();

@@ -10,7 +10,12 @@ use crate::types::{
 };
 use crate::Sys;
 
-/// A request from a task to the kernel.
+/// A request from a task to the kernel. Plain words, `Copy`: what a call
+/// lends the kernel (a buffer, a path, a spawn request, a job) stays in the
+/// caller's memory, pointed at, while the call is in the kernel (the
+/// contract of [`Sys::call`](crate::Sys::call)). So a request is copied,
+/// never dropped: no call pays for drop glue.
+#[derive(Clone, Copy)]
 pub enum Syscall {
     /// Start a child task. Its argv is `request.args`; what it runs is
     /// `request.image`; its descriptors are `request.fds` (the parent's fds
@@ -138,8 +143,14 @@ pub enum Syscall {
     /// for `Accept`, and for `LocalAddr` to learn the port.
     ///
     /// # Errors
-    /// `EINVAL` not an `IP:PORT`; `EADDRINUSE`; `EMFILE` table full.
-    Listen(String),
+    /// `EINVAL` not an `IP:PORT` (or not UTF-8); `EADDRINUSE`; `EMFILE`
+    /// table full.
+    Listen {
+        /// The address: `len` bytes of UTF-8, lent until the reply.
+        addr: *const u8,
+        /// How many.
+        len: usize,
+    },
     /// Take the next connection from a listening socket, waiting for one.
     /// Replies `Reply::Fd`, a connected socket: `read`, `write`, `shutdown`
     /// and `close` work on it as on a pipe's ends.
@@ -152,9 +163,14 @@ pub enum Syscall {
     /// or fails. Replies `Reply::Fd`.
     ///
     /// # Errors
-    /// `EINVAL` not an `IP:PORT`; `ECONNREFUSED`; `ENETUNREACH`;
-    /// `ETIMEDOUT` (a deadline); `EMFILE` table full.
-    Connect(String),
+    /// `EINVAL` not an `IP:PORT` (or not UTF-8); `ECONNREFUSED`;
+    /// `ENETUNREACH`; `ETIMEDOUT` (a deadline); `EMFILE` table full.
+    Connect {
+        /// The address: `len` bytes of UTF-8, lent until the reply.
+        addr: *const u8,
+        /// How many.
+        len: usize,
+    },
     /// Stop reading, writing or both on a connected socket: the peer sees
     /// end-of-file after a `Write` shutdown. Replies `Reply::Unit`.
     ///
@@ -186,16 +202,26 @@ pub enum Syscall {
     /// [`Sys::run_blocking`](crate::Sys::run_blocking)). A caller killed
     /// meanwhile does not stop the job; its result is dropped.
     ///
+    /// The job stays in the caller; the kernel takes it out of the
+    /// `Option` (as with `Spawn`).
+    ///
     /// # Errors
-    /// `EAGAIN` the host refused a thread for the pool.
-    Blocking(Box<dyn FnOnce() + Send>),
+    /// `EAGAIN` the host refused a thread for the pool; `EINVAL` the job was
+    /// already taken.
+    Blocking(*mut Option<Box<dyn FnOnce() + Send>>),
     /// Open a device by path at the lowest free descriptor. There is one so
     /// far: `/dev/null`, which reads end-of-file and swallows writes. Replies
     /// `Reply::Fd`.
     ///
     /// # Errors
-    /// `ENOENT` no such device; `EMFILE` table full.
-    Open(String),
+    /// `ENOENT` no such device; `EINVAL` the path is not UTF-8; `EMFILE`
+    /// table full.
+    Open {
+        /// The path: `len` bytes of UTF-8, lent until the reply.
+        path: *const u8,
+        /// How many.
+        len: usize,
+    },
     /// A snapshot of the task table, by pid. Replies `Reply::Tasks`.
     Tasks,
     /// The memory the whole coos process uses on the host (for benchmarks
@@ -286,11 +312,12 @@ pub enum Shutdown {
 }
 
 impl Syscall {
-    /// Moves the request out, leaving a placeholder: field by field for the
-    /// calls every task makes all the time (so each field is read with the
-    /// width it was written with), whole for the rest.
+    /// A copy of the request, read field by field for the calls every task
+    /// makes all the time (so each field is read with the width it was
+    /// written with: a wider read would stall on the narrower stores), whole
+    /// for the rest.
     #[inline]
-    pub fn take_in_place(&mut self) -> Syscall {
+    pub fn read_in_place(&self) -> Syscall {
         match *self {
             Syscall::Read { fd, buf, len } => Syscall::Read { fd, buf, len },
             Syscall::Write { fd, buf, len } => Syscall::Write { fd, buf, len },
@@ -301,7 +328,7 @@ impl Syscall {
             Syscall::GetPid => Syscall::GetPid,
             Syscall::Close(fd) => Syscall::Close(fd),
             Syscall::Spawn(request) => Syscall::Spawn(request),
-            _ => std::mem::replace(self, Syscall::Yield),
+            other => other,
         }
     }
 
@@ -325,12 +352,12 @@ impl Syscall {
             Syscall::Close(_) => "close",
             Syscall::Dup2(..) => "dup2",
             Syscall::Dup(_) => "dup",
-            Syscall::Open(_) => "open",
+            Syscall::Open { .. } => "open",
             Syscall::Blocking(_) => "blocking",
             Syscall::Poll { .. } => "poll",
-            Syscall::Listen(_) => "listen",
+            Syscall::Listen { .. } => "listen",
             Syscall::Accept(_) => "accept",
-            Syscall::Connect(_) => "connect",
+            Syscall::Connect { .. } => "connect",
             Syscall::Shutdown(..) => "shutdown",
             Syscall::LocalAddr(_) => "getsockname",
             Syscall::Tasks => "tasks",
@@ -363,10 +390,10 @@ impl fmt::Debug for Syscall {
             Syscall::Close(fd) => write!(f, "close({fd})"),
             Syscall::Dup2(from, to) => write!(f, "dup2({from}, {to})"),
             Syscall::Dup(fd) => write!(f, "dup({fd})"),
-            Syscall::Open(path) => write!(f, "open({path:?})"),
-            Syscall::Listen(addr) => write!(f, "listen({addr:?})"),
+            Syscall::Open { len, .. } => write!(f, "open({len} bytes)"),
+            Syscall::Listen { len, .. } => write!(f, "listen({len} bytes)"),
             Syscall::Accept(fd) => write!(f, "accept({fd})"),
-            Syscall::Connect(addr) => write!(f, "connect({addr:?})"),
+            Syscall::Connect { len, .. } => write!(f, "connect({len} bytes)"),
             Syscall::Shutdown(fd, how) => write!(f, "shutdown({fd}, {how:?})"),
             Syscall::LocalAddr(fd) => write!(f, "getsockname({fd})"),
             Syscall::IsTerminal(fd) => write!(f, "isatty({fd})"),

@@ -160,10 +160,9 @@ impl Trap {
         Trap::default()
     }
 
-    /// Kernel side: the request the task just polled left, if any, taken
-    /// out of its call future. Each field is read with its own width, and
-    /// a buffer-owning request (a string, a job) gives up its contents, so
-    /// nothing is copied whole.
+    /// Kernel side: the request the task just polled left, if any, read
+    /// out of its call future (a copy: a request owns nothing). Each field
+    /// of the common calls is read with its own width.
     ///
     /// # Safety
     /// Call it only right after a poll of the task that returned `Pending`,
@@ -177,7 +176,7 @@ impl Trap {
         // SAFETY: the caller's contract: the call future that stored `at`
         // is pinned in the task's future, alive and not in use.
         let request = unsafe { at.as_mut() }?.as_mut()?;
-        Some(request.take_in_place())
+        Some(request.read_in_place())
     }
 
     /// Kernel side: hand `reply` to the task about to be polled.
@@ -901,7 +900,10 @@ impl Sys {
                 *slot = Some(value);
             }
         });
-        unit(self.trap_call(Syscall::Blocking(job)).await)?;
+        let mut job: Option<Box<dyn FnOnce() + Send>> = Some(job);
+        // The job stays in this future, pinned while the call is in the
+        // kernel, which takes it out of the Option.
+        unit(self.trap_call(Syscall::Blocking(&mut job)).await)?;
         let value = result.lock().ok().and_then(|mut slot| slot.take());
         value.ok_or(Errno::EIO)
     }
@@ -945,7 +947,12 @@ impl Sys {
     /// # Errors
     /// `EINVAL` not an `IP:PORT`; `EADDRINUSE`; `EMFILE`.
     pub async fn listen(&self, addr: &str) -> SysResult<Fd> {
-        fd(self.trap_call(Syscall::Listen(addr.to_string())).await)
+        let call = Syscall::Listen {
+            addr: addr.as_ptr(),
+            len: addr.len(),
+        };
+        // `addr` stays borrowed by this future until the reply.
+        fd(self.trap_call(call).await)
     }
 
     /// Waits for and takes the next connection of a listening socket.
@@ -973,7 +980,13 @@ impl Sys {
         let mut last = Errno::ENOENT;
         // A host name is resolved first; each address is tried in turn.
         for addr in self.resolve(addr).await? {
-            match fd(self.trap_call(Syscall::Connect(addr.to_string())).await) {
+            let text = addr.to_string();
+            let call = Syscall::Connect {
+                addr: text.as_ptr(),
+                len: text.len(),
+            };
+            // `text` lives in this future until the reply.
+            match fd(self.trap_call(call).await) {
                 Ok(fd) => return Ok(fd),
                 Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
                 Err(e) => last = e,
@@ -1013,7 +1026,12 @@ impl Sys {
     /// # Errors
     /// `ENOENT` no such device; `EMFILE` table full.
     pub async fn open(&self, path: &str) -> SysResult<Fd> {
-        fd(self.trap_call(Syscall::Open(path.to_string())).await)
+        let call = Syscall::Open {
+            path: path.as_ptr(),
+            len: path.len(),
+        };
+        // `path` stays borrowed by this future until the reply.
+        fd(self.trap_call(call).await)
     }
 
     /// A snapshot of the task table, by pid.

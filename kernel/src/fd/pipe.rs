@@ -376,6 +376,7 @@ impl Kernel {
         }
     }
 
+    #[inline(never)] // Keeps `release`, on every exit, small enough to inline.
     pub(crate) fn pipe_release_reader(&mut self, id: u32) {
         let pipe = self.pipe_mut(id);
         pipe.readers -= 1;
@@ -404,6 +405,7 @@ impl Kernel {
         self.free_pipe_if_unused(id);
     }
 
+    #[inline(never)] // Keeps `release`, on every exit, small enough to inline.
     pub(crate) fn pipe_release_writer(&mut self, id: u32) {
         let pipe = self.pipe_mut(id);
         pipe.writers -= 1;

@@ -117,12 +117,14 @@ impl Kernel {
         }
     }
 
+    #[inline(never)] // Keeps `release`, on every exit, small enough to inline.
     pub(crate) fn socket_retain(&mut self, id: u32) {
         self.socket(id).refs += 1;
     }
 
     /// One reference fewer; the last one closes the host socket (which
     /// also takes it out of the poller).
+    #[inline(never)] // Keeps `release`, on every exit, small enough to inline.
     pub(crate) fn socket_release(&mut self, id: u32) {
         let socket = self.socket(id);
         socket.refs -= 1;
