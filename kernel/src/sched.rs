@@ -216,7 +216,19 @@ impl Kernel {
 
     /// Parks `pid` on `on`, unless its deadline has passed: then the call
     /// ends as timed out at once.
+    #[inline]
     fn block(&mut self, pid: Pid, on: WaitOn) {
+        if self.config.trace || !self.deadlines.is_empty() {
+            return self.block_slow(pid, on);
+        }
+        if let Some(task) = self.tasks.get_mut(pid) {
+            task.state = RunState::Blocked(on);
+        }
+    }
+
+    /// `block` with a deadline set, or a trace to write.
+    #[cold]
+    fn block_slow(&mut self, pid: Pid, on: WaitOn) {
         if self.deadline_passed(pid) {
             self.complete(pid, timed_out(&on));
             return;
