@@ -38,8 +38,13 @@ const AGE: u32 = 4096;
 pub(crate) struct RunQueue {
     /// Readied by running tasks: the newest turn's tasks first.
     next: VecDeque<Pid>,
-    /// How many tasks the turn under way has put in front of `next`.
+    /// How many tasks the turn under way has made ready: the first went
+    /// in front of `next` at once, the others wait in `more`.
     batch: usize,
+    /// The turn's tasks after its first, in order: they go behind it when
+    /// the turn ends (one move each, where inserting them one by one
+    /// behind the first shifted the others).
+    more: Vec<Pid>,
     /// Everything else, oldest first.
     back: VecDeque<Pid>,
     /// Is a task's turn under way?
@@ -69,7 +74,7 @@ impl RunQueue {
         if !self.in_turn {
             self.back.push_back(pid);
         } else {
-            self.next.insert(self.batch, pid);
+            self.more.push(pid);
             self.batch += 1;
         }
     }
@@ -112,6 +117,15 @@ impl RunQueue {
     pub(crate) fn end_turn(&mut self) {
         self.in_turn = false;
         self.batch = 0;
+        if !self.more.is_empty() {
+            let first = self.next.pop_front();
+            for pid in self.more.drain(..).rev() {
+                self.next.push_front(pid);
+            }
+            if let Some(first) = first {
+                self.next.push_front(first);
+            }
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
