@@ -87,6 +87,15 @@ impl PackedReply {
         value: 0,
     };
 
+    /// `Ok(Reply::Size(n))`, packed.
+    #[inline]
+    pub fn size(n: usize) -> PackedReply {
+        PackedReply {
+            tag: tag::SIZE,
+            value: n as u64,
+        }
+    }
+
     /// A marker no reply packs to, for a kernel that keeps a big reply
     /// aside; unpacked, it says `EIO`.
     pub const KEPT_ASIDE: PackedReply = PackedReply {

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::slice;
 
-use syscalls::{Errno, Fd, Pid, Reply};
+use syscalls::{Errno, Fd, PackedReply, Pid, Reply};
 
 use super::Object;
 use crate::dispatch::Outcome;
@@ -269,33 +269,41 @@ impl Kernel {
     /// readers they would have to go back, in front of bytes others may
     /// have read since). Returns how many bytes it took.
     fn hand_to_reader(&mut self, id: u32, src: *const u8, len: usize) -> usize {
-        let pipe = self.pipe_mut(id);
+        let pipe = self.pipes[id as usize]
+            .as_mut()
+            .expect("a pipe with an open descriptor exists");
         if pipe.readers != 1 || !pipe.buf.is_empty() {
             return 0;
         }
         let Some(&reader) = pipe.read_waiters.front() else {
             return 0;
         };
-        let Some(RunState::Blocked(WaitOn::Read {
+        let Some(task) = self.tasks.get_mut(reader) else {
+            return 0; // Stale: the ring's way.
+        };
+        let RunState::Blocked(WaitOn::Read {
             object,
             buf,
             len: asked,
             ..
-        })) = self.tasks.get(reader).map(|t| &t.state)
+        }) = task.state
         else {
-            return 0; // Stale, or in poll: the ring's way.
+            return 0; // In poll: the ring's way.
         };
-        if *object != Object::PipeRead(id) {
+        if object != Object::PipeRead(id) {
             return 0;
         }
-        let n = len.min(*asked);
+        let n = len.min(asked);
         // SAFETY: `src[..len]` is the writer's live buffer (the caller's);
         // `buf[..asked]` the buffer the parked reader lent with its read,
         // alive in its future until the read ends (here). Two tasks' own
         // buffers: they do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(src, *buf, n) };
-        self.pipe_mut(id).read_waiters.pop_front();
-        self.complete(reader, Ok(Reply::Size(n)));
+        unsafe { std::ptr::copy_nonoverlapping(src, buf, n) };
+        // The read ends: what `complete` does, with the task in hand.
+        task.state = RunState::Ready(Some(PackedReply::size(n)));
+        pipe.read_waiters.pop_front();
+        self.ready.ready(reader);
+        self.record(|| crate::Event::Wake(reader));
         n
     }
 
