@@ -245,9 +245,13 @@ impl Kernel {
     /// Finishes the call `pid` is blocked in with `result` and puts it at
     /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
-        if self.tasks.get(pid).is_some() {
-            let answer = self.pack_answer(pid, result);
-            self.task_mut(pid).state = RunState::Ready(Some(answer));
+        let answer = match PackedReply::pack(result) {
+            Ok(packed) => packed,
+            Err(_) if self.tasks.get(pid).is_none() => return,
+            Err(big) => self.keep_aside(pid, big),
+        };
+        if let Some(task) = self.tasks.get_mut(pid) {
+            task.state = RunState::Ready(Some(answer));
             self.ready.ready(pid);
             self.record(|| Event::Wake(pid));
         }
