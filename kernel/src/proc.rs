@@ -112,6 +112,7 @@ impl Kernel {
             Image::Fn(main) => (inherited(args), Start::Fn(main)),
             Image::Task(future) => (inherited(args), Start::Ready(future)),
         };
+        let youngest = ptask.family.last_child;
         let pid = self.tasks.alloc_pid();
         for object in fds.objects() {
             self.retain(object);
@@ -129,12 +130,21 @@ impl Kernel {
             future,
             state: RunState::Ready(None),
             fds,
-            family: Family::default(),
+            // The youngest child: after its elder siblings.
+            family: Family {
+                prev: youngest,
+                ..Family::default()
+            },
             scheduled: 0,
             syscalls: 0,
             cpu: 0,
         });
-        self.link_child(parent, pid);
+        if youngest == NO_PID {
+            self.task_mut(parent).family.first_child = pid;
+        } else {
+            self.task_mut(youngest).family.next = pid;
+        }
+        self.task_mut(parent).family.last_child = pid;
         if self.config.trace {
             let name = self.task(pid).name().to_string();
             self.record(|| Event::Spawn {
@@ -299,8 +309,10 @@ impl Kernel {
 
     /// Removes the zombie `child` from the table.
     fn reap(&mut self, child: Pid) {
-        let ppid = self.task(child).ppid;
-        self.detach(ppid, child);
+        let task = self.task(child);
+        let (ppid, family) = (task.ppid, task.family);
+        // Its own links go with its record.
+        self.unlink(ppid, child, family);
         self.tasks.remove(child);
         self.record(|| Event::Reap(child));
     }
@@ -335,7 +347,17 @@ impl Kernel {
 
     /// Takes `child` out of `parent`'s list.
     fn detach(&mut self, parent: Pid, child: Pid) {
-        let Family { prev, next, .. } = self.task(child).family;
+        let links = self.task(child).family;
+        self.unlink(parent, child, links);
+        let family = &mut self.task_mut(child).family;
+        family.prev = NO_PID;
+        family.next = NO_PID;
+    }
+
+    /// Joins `child`'s neighbours (its `links`) around it, in `parent`'s
+    /// list and in the parent's ends of it; the child's own links are left.
+    fn unlink(&mut self, parent: Pid, child: Pid, links: Family) {
+        let Family { prev, next, .. } = links;
         let family = &mut self.task_mut(parent).family;
         if family.last_zombie == child {
             // The zombie before it, if any, is now the last one.
@@ -353,9 +375,6 @@ impl Kernel {
         if next != NO_PID {
             self.task_mut(next).family.prev = prev;
         }
-        let family = &mut self.task_mut(child).family;
-        family.prev = NO_PID;
-        family.next = NO_PID;
     }
 
     pub(crate) fn sys_wait(&mut self, pid: Pid, child: Option<Pid>, hang: bool) -> Outcome {
