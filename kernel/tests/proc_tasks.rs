@@ -190,3 +190,44 @@ fn a_child_that_ran_shows_its_counts_while_a_zombie() {
     });
     run.expect_clean();
 }
+
+#[test]
+fn a_task_list_answering_the_last_call_of_a_quantum_waits_for_its_task_whole() {
+    // The 64th call in a row ends the task's quantum: its answer waits
+    // while the other ready task runs. A task list does not fit the
+    // two-word answer a ready task keeps; it is kept aside, and arrives.
+    let run = support::run(b"", |sys| async move {
+        let other = sys
+            .spawn_fn(|sys| async move {
+                sys.yield_now().await;
+                0
+            })
+            .await
+            .unwrap();
+        sys.yield_now().await; // A fresh quantum from here.
+        for _ in 0..63 {
+            sys.getpid().await;
+        }
+        let rows = sys.tasks().await; // The 64th call.
+        assert_eq!(row(&rows, Pid(2)).args, ["main"]);
+        assert!(rows.iter().any(|t| t.pid == other));
+        let (_, status) = sys.wait(other).await.unwrap();
+        assert_eq!(status, 0);
+        0
+    });
+    run.expect_clean();
+    let kept_aside = run
+        .trace_lines()
+        .iter()
+        .position(|l| l == "syscall 2 tasks")
+        .expect("main called tasks");
+    let next_run = run.trace_lines()[kept_aside..]
+        .iter()
+        .find(|l| l.starts_with("run "))
+        .cloned();
+    assert_eq!(
+        next_run.as_deref(),
+        Some("run 3"),
+        "the quantum ended at the tasks call: the other task ran before main went on"
+    );
+}
