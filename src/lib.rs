@@ -2,6 +2,8 @@
 //! the shell) and the way the `coos` command boots a kernel with it. The
 //! whole-system tests in `tests/` use the same pieces.
 
+pub mod alloc;
+
 use kernel::{BootError, Config, ConsoleSpec, Kernel};
 use syscalls::{Command, Program};
 
@@ -37,10 +39,11 @@ pub const BENCH_WORKLOADS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The kernel `coos bench` boots: room for every workload at its default N.
-/// skynet at N = 1,000,000 has its 1,111,111 tree tasks alive at once, plus
-/// the parent, init and the zombies not yet reaped; the default limit
-/// (`Config::default().max_tasks`, 2^20) stops it with `EAGAIN`.
+/// The kernel `coos bench` boots: room for every workload at four times
+/// its default N. spawn and idle hold N tasks (zombies, or blocked readers)
+/// at once, and a `--n` above the default limit (`Config::default()
+/// .max_tasks`, 2^20) would stop them with `EAGAIN`. (skynet no longer
+/// needs it: its tree runs depth first, a few dozen tasks alive at a time.)
 pub fn bench_config() -> Config {
     Config {
         max_tasks: 4 * 1024 * 1024,

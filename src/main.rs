@@ -86,6 +86,10 @@ fn parse_n(text: &str) -> Result<u64, String> {
     }
 }
 
+/// The host's malloc with a per-thread cache of small blocks (`src/alloc.rs`).
+#[global_allocator]
+static ALLOC: coos::alloc::CachedAlloc = coos::alloc::CachedAlloc;
+
 fn main() -> ExitCode {
     coos::tune_host_allocator();
     coos::raise_open_file_limit();
