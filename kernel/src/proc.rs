@@ -130,7 +130,7 @@ impl Kernel {
             future,
             state: RunState::Ready(None),
             fds,
-            // The youngest child: after its elder siblings.
+            // Made linked to its elder sibling: the youngest child.
             family: Family {
                 prev: youngest,
                 ..Family::default()
@@ -139,12 +139,7 @@ impl Kernel {
             syscalls: 0,
             cpu: 0,
         });
-        if youngest == NO_PID {
-            self.task_mut(parent).family.first_child = pid;
-        } else {
-            self.task_mut(youngest).family.next = pid;
-        }
-        self.task_mut(parent).family.last_child = pid;
+        self.link_youngest(parent, pid, youngest);
         if self.config.trace {
             let name = self.task(pid).name().to_string();
             self.record(|| Event::Spawn {
@@ -319,8 +314,22 @@ impl Kernel {
 
     /// Adds a live child, the youngest: at the end of the list.
     fn link_child(&mut self, parent: Pid, child: Pid) {
-        let after = self.task(parent).family.last_child;
-        self.attach(parent, child, after);
+        let youngest = self.task(parent).family.last_child;
+        let family = &mut self.task_mut(child).family;
+        family.prev = youngest;
+        family.next = NO_PID;
+        self.link_youngest(parent, child, youngest);
+    }
+
+    /// Ends `parent`'s list with `child`, whose `prev` is already its elder
+    /// sibling `youngest` (a spawn makes the record so: no lookup of it).
+    fn link_youngest(&mut self, parent: Pid, child: Pid, youngest: Pid) {
+        if youngest == NO_PID {
+            self.task_mut(parent).family.first_child = child;
+        } else {
+            self.task_mut(youngest).family.next = child;
+        }
+        self.task_mut(parent).family.last_child = child;
     }
 
     /// Puts `child` in `parent`'s list right after `after` (`NO_PID`: first).
