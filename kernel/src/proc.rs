@@ -277,7 +277,8 @@ impl Kernel {
     /// Tells `child`'s parent it ended: reaped at once if the parent waits
     /// for it, else moved to the end of the parent's zombies, for `wait`.
     fn notify_parent(&mut self, child: Pid, code: ExitCode) {
-        let ppid = self.task(child).ppid;
+        let task = self.task(child);
+        let (ppid, prev) = (task.ppid, task.family.prev);
         let Some(parent) = self.tasks.get_mut(ppid) else {
             return;
         };
@@ -294,11 +295,13 @@ impl Kernel {
             // Children mostly end in the order they started: then the child
             // is the first live one, already in place.
             let last_zombie = parent.family.last_zombie;
-            if self.task(child).family.prev != last_zombie {
+            if prev == last_zombie {
+                parent.family.last_zombie = child;
+            } else {
                 self.detach(ppid, child);
                 self.attach(ppid, child, last_zombie);
+                self.task_mut(ppid).family.last_zombie = child;
             }
-            self.task_mut(ppid).family.last_zombie = child;
         }
     }
 
