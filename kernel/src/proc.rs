@@ -64,7 +64,7 @@ impl Kernel {
             syscalls: 0,
             cpu: 0,
         });
-        self.ready.ready(pid);
+        self.ready.spawned(pid);
         self.record(|| Event::Spawn {
             parent: Pid(0),
             child: pid,
@@ -149,7 +149,7 @@ impl Kernel {
             });
         }
         match fault {
-            None => self.ready.ready(pid),
+            None => self.ready.spawned(pid),
             Some(message) => {
                 let name = self.task(pid).name().to_string();
                 self.kernel_message(&format!("coos: pid {pid} ({name}): panicked: {message}\n"));

@@ -6,11 +6,20 @@
 //! needs (the child's record, the bytes, the parent's state) is in the
 //! cache now and will not be for long. So such a task goes to `next`, and
 //! runs before the tasks at the back: Linux's child-runs-first, Go's
-//! `runnext`, L4's direct handoff. The tasks one turn readied keep their
-//! order among themselves, and go in front of the ones readied before:
-//! a tree of tasks runs depth first, a subtree done and reaped before the
-//! next is started, so a million-task tree lives in a few dozen tasks at
-//! a time instead of all of them at once.
+//! `runnext`, L4's direct handoff.
+//!
+//! Where in `next`:
+//! - The children one turn spawned (a batch) keep their order among
+//!   themselves and go in front of everything readied before: a tree of
+//!   tasks runs depth first, a subtree done and reaped before the next is
+//!   started, so a million-task tree lives in a few dozen tasks at a time
+//!   instead of all of them at once.
+//! - A task woken by the running one (a reader, a waiting parent) goes
+//!   right behind the running task's batch-mates still waiting: ten
+//!   children each writing their result to their parent wake it once, and
+//!   it reads all ten when the last has run, where it would otherwise run
+//!   between every two of them. With no batch-mates waiting (a pair passing
+//!   a message back and forth) it is simply next.
 //!
 //! Two bounds keep it fair:
 //! - after `CHAIN` turns in a row from `next`, the oldest task at the back
@@ -36,47 +45,61 @@ const AGE: u32 = 4096;
 
 #[derive(Default)]
 pub(crate) struct RunQueue {
-    /// Readied by running tasks: the newest turn's tasks first.
-    next: VecDeque<Pid>,
-    /// How many tasks the turn under way has made ready: the first went
-    /// in front of `next` at once, the others wait in `more`.
-    batch: usize,
-    /// The turn's tasks after its first, in order: they go behind it when
-    /// the turn ends (one move each, where inserting them one by one
-    /// behind the first shifted the others).
-    more: Vec<Pid>,
+    /// Readied by running tasks, each with its batch: the number of the
+    /// turn that spawned it (or of the turn that spawned the task that
+    /// woke it).
+    next: VecDeque<(Pid, u32)>,
+    /// The children the turn under way spawned, in order: they go in front
+    /// of `next` when the turn ends.
+    spawned: Vec<Pid>,
     /// Everything else, oldest first.
     back: VecDeque<Pid>,
     /// Is a task's turn under way?
     in_turn: bool,
-    /// Turns taken, wrapping.
+    /// The batch of the task whose turn it is.
+    batch: u32,
+    /// Turns taken, wrapping: the batch of what a turn spawns.
     turns: u32,
     /// Turns in a row taken from `next`.
     chain: u32,
 }
 
 impl RunQueue {
-    /// Makes `pid` ready: next, if the running task did it (after what it
-    /// readied before), else at the back.
+    /// Makes the child `pid` the running task spawned ready: in front of
+    /// `next` with its siblings of this turn when the turn ends. Outside a
+    /// turn (init, a task started from another thread): the back.
+    #[inline]
+    pub(crate) fn spawned(&mut self, pid: Pid) {
+        if self.in_turn {
+            self.spawned.push(pid);
+        } else {
+            self.back.push_back(pid);
+        }
+    }
+
+    /// Makes `pid` ready: if the running task woke it, behind the running
+    /// task's batch-mates still waiting; else at the back.
     #[inline]
     pub(crate) fn ready(&mut self, pid: Pid) {
-        if self.in_turn && self.batch == 0 {
-            // The common case (a write woke one reader): kept inline.
-            self.next.push_front(pid);
-            self.batch = 1;
-        } else {
-            self.ready_slow(pid);
+        if !self.in_turn {
+            self.back.push_back(pid);
+            return;
+        }
+        match self.next.front() {
+            Some(&(_, batch)) if batch == self.batch => self.behind_batch_mates(pid),
+            // The common case (a pair passing messages): simply next.
+            _ => self.next.push_front((pid, self.batch)),
         }
     }
 
     #[cold]
-    fn ready_slow(&mut self, pid: Pid) {
-        if !self.in_turn {
-            self.back.push_back(pid);
-        } else {
-            self.more.push(pid);
-            self.batch += 1;
-        }
+    fn behind_batch_mates(&mut self, pid: Pid) {
+        let at = self
+            .next
+            .iter()
+            .position(|&(_, batch)| batch != self.batch)
+            .unwrap_or(self.next.len());
+        self.next.insert(at, (pid, self.batch));
     }
 
     /// Puts `pid` at the back, behind every task ready now (it yielded, or
@@ -89,41 +112,42 @@ impl RunQueue {
     /// The task whose turn is next, its turn begun; `None` if none is ready.
     #[inline]
     pub(crate) fn start_turn(&mut self) -> Option<Pid> {
-        let pid = self.pick()?;
+        self.turns = self.turns.wrapping_add(1);
+        let (pid, batch) = self.pick()?;
+        self.batch = batch;
         self.in_turn = true;
         Some(pid)
     }
 
     #[inline]
-    fn pick(&mut self) -> Option<Pid> {
-        self.turns = self.turns.wrapping_add(1);
+    fn pick(&mut self) -> Option<(Pid, u32)> {
         if self.chain < CHAIN || self.back.is_empty() {
-            let pid = if self.turns.is_multiple_of(AGE) {
+            let entry = if self.turns.is_multiple_of(AGE) {
                 self.next.pop_back()
             } else {
                 self.next.pop_front()
             };
-            if pid.is_some() {
+            if entry.is_some() {
                 self.chain += 1;
-                return pid;
+                return entry;
             }
         }
         self.chain = 0;
-        self.back.pop_front().or_else(|| self.next.pop_front())
+        match self.back.pop_front() {
+            // From the back: a batch of its own (this turn's): no mates.
+            Some(pid) => Some((pid, self.turns)),
+            None => self.next.pop_front(),
+        }
     }
 
-    /// Ends the turn under way.
+    /// Ends the turn under way: the children it spawned go in front.
     #[inline]
     pub(crate) fn end_turn(&mut self) {
         self.in_turn = false;
-        self.batch = 0;
-        if !self.more.is_empty() {
-            let first = self.next.pop_front();
-            for pid in self.more.drain(..).rev() {
-                self.next.push_front(pid);
-            }
-            if let Some(first) = first {
-                self.next.push_front(first);
+        if !self.spawned.is_empty() {
+            let batch = self.turns;
+            for pid in self.spawned.drain(..).rev() {
+                self.next.push_front((pid, batch));
             }
         }
     }
@@ -137,14 +161,23 @@ impl RunQueue {
 mod tests {
     use super::*;
 
-    /// Runs turns until the queue is empty; `readies(pid)` says what the
-    /// task's turn makes ready. Returns the order the tasks ran in.
-    fn run(q: &mut RunQueue, limit: usize, mut readies: impl FnMut(Pid) -> Vec<Pid>) -> Vec<u32> {
+    /// Runs turns until the queue is empty or `limit` turns; `turn(pid)`
+    /// says what the task's turn spawns and what it wakes. Returns the
+    /// order the tasks ran in.
+    fn run(
+        q: &mut RunQueue,
+        limit: usize,
+        mut turn: impl FnMut(Pid) -> (Vec<u32>, Vec<u32>),
+    ) -> Vec<u32> {
         let mut order = Vec::new();
         while let Some(pid) = q.start_turn() {
             order.push(pid.0);
-            for p in readies(pid) {
-                q.ready(p);
+            let (spawns, wakes) = turn(pid);
+            for p in spawns {
+                q.spawned(Pid(p));
+            }
+            for p in wakes {
+                q.ready(Pid(p));
             }
             q.end_turn();
             if order.len() == limit {
@@ -155,17 +188,52 @@ mod tests {
     }
 
     #[test]
-    fn what_a_turn_readies_runs_next_in_the_order_readied() {
+    fn children_run_next_depth_first_in_the_order_spawned() {
         let mut q = RunQueue::default();
         q.ready(Pid(100)); // From outside a turn: the back.
         q.ready(Pid(1));
         let order = run(&mut q, 100, |pid| match pid.0 {
-            1 => vec![Pid(10), Pid(20)],
-            10 => vec![Pid(11), Pid(12)],
-            _ => vec![],
+            1 => (vec![10, 20], vec![]),
+            10 => (vec![11, 12], vec![]),
+            _ => (vec![], vec![]),
         });
         // Depth first, children in the order spawned, the back last.
         assert_eq!(order, [100, 1, 10, 11, 12, 20]);
+    }
+
+    #[test]
+    fn a_parent_woken_by_its_first_child_runs_after_the_last() {
+        let mut q = RunQueue::default();
+        q.ready(Pid(1));
+        let (mut first_turn, mut parent_ready) = (true, false);
+        let order = run(&mut q, 100, |pid| match pid.0 {
+            1 if first_turn => {
+                first_turn = false;
+                (vec![10, 11, 12], vec![])
+            }
+            // Each child writes to the parent; the first write wakes it.
+            10..=12 if !parent_ready => {
+                parent_ready = true;
+                (vec![], vec![1])
+            }
+            _ => (vec![], vec![]),
+        });
+        assert_eq!(order, [1, 10, 11, 12, 1]);
+    }
+
+    #[test]
+    fn a_task_woken_with_no_batch_mates_waiting_is_next() {
+        let mut q = RunQueue::default();
+        q.ready(Pid(1));
+        q.ready(Pid(2));
+        // 1 spawns 10, whose turn wakes 3: with 10's batch-mates gone, 3
+        // runs before 2 at the back.
+        let order = run(&mut q, 100, |pid| match pid.0 {
+            1 => (vec![10], vec![]),
+            10 => (vec![], vec![3]),
+            _ => (vec![], vec![]),
+        });
+        assert_eq!(order, [1, 10, 3, 2]);
     }
 
     #[test]
@@ -177,9 +245,9 @@ mod tests {
         }
         // 1 and 2 hand work to each other for ever; 100..103 wait behind.
         let order = run(&mut q, 1 + 3 * (CHAIN as usize + 1), |pid| match pid.0 {
-            1 => vec![Pid(2)],
-            2 => vec![Pid(1)],
-            _ => vec![],
+            1 => (vec![], vec![2]),
+            2 => (vec![], vec![1]),
+            _ => (vec![], vec![]),
         });
         let at = |p: u32| order.iter().position(|&x| x == p).unwrap();
         assert_eq!(at(100), 1 + CHAIN as usize);
@@ -191,14 +259,14 @@ mod tests {
     fn a_task_left_in_next_runs_once_it_is_old() {
         let mut q = RunQueue::default();
         q.ready(Pid(1));
-        // 1 readies 2 and 3; 2 starts an endless chain of new tasks, each
-        // readying the next: 3 would wait for ever behind them.
+        // 1 spawns 2 and 3; 2 starts an endless chain of new tasks, each
+        // spawning the next: 3 would wait for ever behind them.
         let mut fresh = 1000;
         let order = run(&mut q, AGE as usize + 10, |pid| match pid.0 {
-            1 => vec![Pid(2), Pid(3)],
+            1 => (vec![2, 3], vec![]),
             _ => {
                 fresh += 1;
-                vec![Pid(fresh)]
+                (vec![fresh], vec![])
             }
         });
         let at = order.iter().position(|&x| x == 3).expect("3 ran");

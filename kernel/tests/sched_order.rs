@@ -352,3 +352,37 @@ fn a_pair_handing_work_to_each_other_does_not_shut_out_the_others() {
     run.expect_clean();
     assert!(passes.get() >= PASSES);
 }
+
+#[test]
+fn a_parent_woken_by_its_children_runs_once_the_last_of_them_has_run() {
+    // Five children each write a byte to their parent's pipe. The first
+    // write wakes the parent; it runs behind its children still waiting,
+    // then reads the five bytes in one turn (not once between every two).
+    let order = Rc::new(RefCell::new(String::new()));
+    let log = order.clone();
+    let run = support::run(b"", move |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        for _ in 0..5 {
+            let log = log.clone();
+            Command::from_fn(move |sys| async move {
+                log.borrow_mut().push('c');
+                sys.write(syscalls::Fd(1), b"x").await.unwrap();
+                0
+            })
+            .fds(syscalls::FdMap::empty().set(syscalls::Fd(1), w))
+            .spawn(&sys)
+            .await
+            .unwrap();
+        }
+        sys.close(w).await.unwrap();
+        let mut byte = [0u8; 1];
+        for _ in 0..5 {
+            assert_eq!(sys.read(r, &mut byte).await, Ok(1));
+            log.borrow_mut().push('p');
+        }
+        while sys.wait_any().await.is_ok() {}
+        0
+    });
+    run.expect_clean();
+    assert_eq!(*order.borrow(), "cccccppppp");
+}
