@@ -115,7 +115,10 @@ impl Ring {
         let tail = wrap(self.head + self.len, size);
         let first = n.min(size - tail);
         self.data[tail..tail + first].copy_from_slice(&bytes[..first]);
-        self.data[..n - first].copy_from_slice(&bytes[first..]);
+        // Only when the bytes wrap: a copy of none still calls memcpy.
+        if first < n {
+            self.data[..n - first].copy_from_slice(&bytes[first..]);
+        }
         self.len += n;
     }
 
@@ -128,7 +131,9 @@ impl Ring {
         let size = self.data.len();
         let first = n.min(size - self.head);
         out[..first].copy_from_slice(&self.data[self.head..self.head + first]);
-        out[first..n].copy_from_slice(&self.data[..n - first]);
+        if first < n {
+            out[first..n].copy_from_slice(&self.data[..n - first]);
+        }
         self.head = wrap(self.head + n, size);
         self.len -= n;
         if self.len == 0 {
