@@ -329,14 +329,16 @@ fn skynet_node(sys: Sys, number: u64, size: u64) -> TaskFuture {
             }
         }
         let _ = sys.close(w).await;
-        let mut sum = 0u64;
-        let mut value = [0u8; 8];
-        for _ in 0..10 {
-            match read_exact(&sys, r, &mut value).await {
-                Ok(true) => sum += u64::from_le_bytes(value),
-                _ => return 1,
-            }
+        // The ten numbers, 80 bytes, read as they come (a read returns
+        // what the pipe holds, one number or several).
+        let mut values = [0u8; 80];
+        if !matches!(read_exact(&sys, r, &mut values).await, Ok(true)) {
+            return 1;
         }
+        let sum: u64 = values
+            .chunks_exact(8)
+            .map(|v| u64::from_le_bytes(v.try_into().expect("8 bytes")))
+            .sum();
         if sys.write(Fd::STDOUT, &sum.to_le_bytes()).await.is_err() {
             return 1;
         }
