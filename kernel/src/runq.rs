@@ -43,15 +43,23 @@ const CHAIN: u32 = 64;
 /// Every this many turns, the task longest in `next` runs.
 const AGE: u32 = 4096;
 
+/// The batch of a woken task: matches no spawning turn (turns skip it),
+/// so a woken task is nobody's batch-mate.
+const WOKEN: u32 = 0;
+
 #[derive(Default)]
 pub(crate) struct RunQueue {
     /// Readied by running tasks, each with its batch: the number of the
-    /// turn that spawned it (or of the turn that spawned the task that
-    /// woke it).
+    /// turn that spawned it, or `WOKEN`.
     next: VecDeque<(Pid, u32)>,
     /// The children the turn under way spawned, in order: they go in front
     /// of `next` when the turn ends.
     spawned: Vec<Pid>,
+    /// The tasks the turn under way woke, in order: they go behind its
+    /// batch-mates when the turn ends (all at once: one by one, each
+    /// would look past the ones before, and a close that wakes 100,000
+    /// readers would take quadratic time).
+    woken: Vec<Pid>,
     /// Everything else, oldest first.
     back: VecDeque<Pid>,
     /// Is a task's turn under way?
@@ -78,28 +86,15 @@ impl RunQueue {
     }
 
     /// Makes `pid` ready: if the running task woke it, behind the running
-    /// task's batch-mates still waiting; else at the back.
+    /// task's batch-mates still waiting (when its turn ends); else at the
+    /// back.
     #[inline]
     pub(crate) fn ready(&mut self, pid: Pid) {
-        if !self.in_turn {
+        if self.in_turn {
+            self.woken.push(pid);
+        } else {
             self.back.push_back(pid);
-            return;
         }
-        match self.next.front() {
-            Some(&(_, batch)) if batch == self.batch => self.behind_batch_mates(pid),
-            // The common case (a pair passing messages): simply next.
-            _ => self.next.push_front((pid, self.batch)),
-        }
-    }
-
-    #[cold]
-    fn behind_batch_mates(&mut self, pid: Pid) {
-        let at = self
-            .next
-            .iter()
-            .position(|&(_, batch)| batch != self.batch)
-            .unwrap_or(self.next.len());
-        self.next.insert(at, (pid, self.batch));
     }
 
     /// Puts `pid` at the back, behind every task ready now (it yielded, or
@@ -112,7 +107,7 @@ impl RunQueue {
     /// The task whose turn is next, its turn begun; `None` if none is ready.
     #[inline]
     pub(crate) fn start_turn(&mut self) -> Option<Pid> {
-        self.turns = self.turns.wrapping_add(1);
+        self.turns = self.turns.wrapping_add(1).max(WOKEN + 1);
         let (pid, batch) = self.pick()?;
         self.batch = batch;
         self.in_turn = true;
@@ -134,21 +129,47 @@ impl RunQueue {
         }
         self.chain = 0;
         match self.back.pop_front() {
-            // From the back: a batch of its own (this turn's): no mates.
-            Some(pid) => Some((pid, self.turns)),
+            // From the back: no batch-mates.
+            Some(pid) => Some((pid, WOKEN)),
             None => self.next.pop_front(),
         }
     }
 
-    /// Ends the turn under way: the children it spawned go in front.
+    /// Ends the turn under way: what it woke goes behind its batch-mates
+    /// still waiting, the children it spawned in front of all.
     #[inline]
     pub(crate) fn end_turn(&mut self) {
         self.in_turn = false;
+        if !self.woken.is_empty() {
+            self.place_woken();
+        }
         if !self.spawned.is_empty() {
             let batch = self.turns;
             for pid in self.spawned.drain(..).rev() {
                 self.next.push_front((pid, batch));
             }
+        }
+    }
+
+    fn place_woken(&mut self) {
+        // The batch-mates: a turn's spawns, at most a quantum of them.
+        let mates = match self.batch {
+            WOKEN => 0,
+            batch => self.next.iter().take_while(|&&(_, b)| b == batch).count(),
+        };
+        if mates == 0 {
+            // The common case (a pair passing messages): simply next.
+            for pid in self.woken.drain(..).rev() {
+                self.next.push_front((pid, WOKEN));
+            }
+            return;
+        }
+        let front: Vec<(Pid, u32)> = self.next.drain(..mates).collect();
+        for pid in self.woken.drain(..).rev() {
+            self.next.push_front((pid, WOKEN));
+        }
+        for entry in front.into_iter().rev() {
+            self.next.push_front(entry);
         }
     }
 
