@@ -127,7 +127,7 @@ impl Kernel {
         loop {
             match answer {
                 Some(PackedReply::KEPT_ASIDE) => {
-                    let big = self.unpack_answer(pid, PackedReply::KEPT_ASIDE);
+                    let big = self.take_kept_aside(pid);
                     self.trap.put_reply(big);
                 }
                 Some(packed) => self.trap.put_packed(packed),
@@ -245,16 +245,26 @@ impl Kernel {
     /// Finishes the call `pid` is blocked in with `result` and puts it at
     /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
-        let answer = match PackedReply::pack(result) {
-            Ok(packed) => packed,
-            Err(_) if self.tasks.get(pid).is_none() => return,
-            Err(big) => self.keep_aside(pid, big),
-        };
-        if let Some(task) = self.tasks.get_mut(pid) {
-            task.state = RunState::Ready(Some(answer));
-            self.ready.ready(pid);
-            self.record(|| Event::Wake(pid));
+        let answer = self.pack_answer(pid, result);
+        match self.tasks.get_mut(pid) {
+            Some(task) => {
+                task.state = RunState::Ready(Some(answer));
+                self.wake(pid);
+            }
+            // Gone: nobody will take a big answer kept aside for it.
+            None if answer == PackedReply::KEPT_ASIDE => {
+                self.big_replies.remove(&pid);
+            }
+            None => {}
         }
+    }
+
+    /// Puts `pid`, made ready, on the ready queue (next if the running
+    /// task woke it) and records the wake-up.
+    #[inline]
+    pub(crate) fn wake(&mut self, pid: Pid) {
+        self.ready.ready(pid);
+        self.record(|| Event::Wake(pid));
     }
 
     /// The answer a ready task keeps, packed; a big one (a task list, an
@@ -274,14 +284,12 @@ impl Kernel {
         PackedReply::KEPT_ASIDE
     }
 
-    /// The answer `pack_answer` kept for `pid`.
-    fn unpack_answer(&mut self, pid: Pid, packed: PackedReply) -> SysResult<Reply> {
-        if packed == PackedReply::KEPT_ASIDE {
-            if let Some(big) = self.big_replies.remove(&pid) {
-                return big;
-            }
-        }
-        packed.unpack()
+    /// The big answer `pack_answer` kept aside for `pid` (`EIO` if there is
+    /// none: not reached).
+    fn take_kept_aside(&mut self, pid: Pid) -> SysResult<Reply> {
+        self.big_replies
+            .remove(&pid)
+            .unwrap_or(Err(syscalls::Errno::EIO))
     }
 
     /// Applies the outcome of a retried blocked call.
@@ -304,8 +312,7 @@ impl Kernel {
         match &task.state {
             RunState::Blocked(WaitOn::Read { object: o, len, .. }) if *o == object => {
                 let len = *len;
-                self.ready.ready(pid);
-                self.record(|| Event::Wake(pid));
+                self.wake(pid);
                 len
             }
             _ => {
@@ -324,8 +331,7 @@ impl Kernel {
         if !matches!(task.state, RunState::Blocked(WaitOn::Poll { .. })) {
             return false;
         }
-        self.ready.ready(pid);
-        self.record(|| Event::Wake(pid));
+        self.wake(pid);
         true
     }
 

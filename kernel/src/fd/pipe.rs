@@ -304,11 +304,10 @@ impl Kernel {
         // alive in its future until the read ends (here). Two tasks' own
         // buffers: they do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(src, buf, n) };
-        // The read ends: what `complete` does, with the task in hand.
+        // The read ends: `complete`, with the task in hand.
         task.state = RunState::Ready(Some(PackedReply::size(n)));
         pipe.read_waiters.pop_front();
-        self.ready.ready(reader);
-        self.record(|| crate::Event::Wake(reader));
+        self.wake(reader);
         n
     }
 

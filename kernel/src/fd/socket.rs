@@ -381,8 +381,7 @@ impl Kernel {
                 _ => false,
             };
             if on_this {
-                self.ready.ready(pid);
-                self.record(|| crate::Event::Wake(pid));
+                self.wake(pid);
             }
         }
     }
