@@ -152,24 +152,20 @@ impl RunQueue {
     }
 
     fn place_woken(&mut self) {
-        // The batch-mates: a turn's spawns, at most a quantum of them.
+        // The batch-mates: a turn's spawns, at most a quantum of them, so
+        // each insert behind them shifts at most that many entries (and
+        // allocates nothing, where moving the mates aside did).
         let mates = match self.batch {
             WOKEN => 0,
             batch => self.next.iter().take_while(|&&(_, b)| b == batch).count(),
         };
-        if mates == 0 {
-            // The common case (a pair passing messages): simply next.
-            for pid in self.woken.drain(..).rev() {
-                self.next.push_front((pid, WOKEN));
-            }
-            return;
-        }
-        let front: Vec<(Pid, u32)> = self.next.drain(..mates).collect();
         for pid in self.woken.drain(..).rev() {
-            self.next.push_front((pid, WOKEN));
-        }
-        for entry in front.into_iter().rev() {
-            self.next.push_front(entry);
+            if mates == 0 {
+                // The common case (a pair passing messages): simply next.
+                self.next.push_front((pid, WOKEN));
+            } else {
+                self.next.insert(mates, (pid, WOKEN));
+            }
         }
     }
 
