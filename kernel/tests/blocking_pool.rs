@@ -49,21 +49,24 @@ fn blocking_jobs_come_back_in_the_order_they_finish_not_that_they_were_asked() {
     let seen = done.clone();
     let run = support::run_with(b"", host_clock(), move |sys| async move {
         let stages = Stages::default();
-        // Asked in the order 2, 0, 1; each runs only at its stage.
+        // Asked in the order 2, 0, 1; each ends only at its stage, and the
+        // next stage comes when the task has its answer (were it the job
+        // that moved the stage on, the next job could be back first).
         for k in [2u32, 0, 1] {
             let (stages, seen) = (stages.clone(), seen.clone());
             sys.spawn_fn(move |sys| async move {
+                let job = stages.clone();
                 let got = sys
                     .timeout(
                         LIMIT,
                         sys.run_blocking(move || {
-                            stages.wait_for(k);
-                            stages.advance();
+                            job.wait_for(k);
                             k * 10
                         }),
                     )
                     .await;
                 seen.borrow_mut().push(got);
+                stages.advance();
                 0
             })
             .await
