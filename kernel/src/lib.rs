@@ -118,7 +118,8 @@ pub struct Kernel {
     deadlines: task::PidMap<Duration>,
     clock: Clock,
     cpu_clock: CpuClock,
-    /// The task that ran last: (slot, pid, CPU clock when it started).
+    /// The task that ran last: (its live slot, pid, CPU clock when it
+    /// started).
     charging: Option<(usize, Pid, u64)>,
     /// Looks at events since the host's fds were last polled while busy.
     busy_looks: u32,
@@ -298,7 +299,7 @@ impl Kernel {
 
     /// What the task `pid` is doing, if it exists.
     pub fn task_state(&self, pid: Pid) -> Option<TaskState> {
-        self.tasks.get(pid).map(|t| t.describe())
+        self.tasks.state(pid).map(|s| s.describe())
     }
 
     /// The argv of every live (not zombie) task but those in `except`, by pid.

@@ -10,7 +10,7 @@ use syscalls::{
 
 use crate::dispatch::Outcome;
 use crate::fd::{FdTable, Object};
-use crate::task::{Family, RunState, Task, WaitOn, NO_PID};
+use crate::task::{Counters, Family, Live, RunState, Task, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
 /// How a new task's coroutine comes to be.
@@ -51,19 +51,23 @@ impl Kernel {
         let pid = self.tasks.alloc_pid();
         debug_assert_eq!(pid, Pid::INIT);
         let sys = Sys::new(self.trap.clone());
-        self.tasks.insert(Task {
-            pid,
-            ppid: Pid(0),
-            pgid: pid,
-            argv: Rc::from(vec!["init".to_string()]),
-            future: Some(Box::pin(init::init(sys, first))),
-            state: RunState::Ready(None),
-            fds,
-            family: Family::default(),
-            scheduled: 0,
-            syscalls: 0,
-            cpu: 0,
-        });
+        self.tasks.insert(
+            Task {
+                pid,
+                ppid: Pid(0),
+                pgid: pid,
+                code: None,
+                argv: Rc::from(vec!["init".to_string()]),
+                family: Family::default(),
+                counters: Counters::default(),
+            },
+            Live {
+                future: Some(Box::pin(init::init(sys, first))),
+                state: RunState::Ready(None),
+                fds,
+                counters: Counters::default(),
+            },
+        );
         self.ready.spawned(pid);
         self.record(|| Event::Spawn {
             parent: Pid(0),
@@ -87,7 +91,8 @@ impl Kernel {
         } = request;
         let ptask = self.task(parent);
         let fds = FdTable::for_child(
-            map.iter().map(|(child, from)| (child, ptask.fds.get(from))),
+            map.iter()
+                .map(|(child, from)| (child, self.tasks.fds(parent).get(from))),
             self.config.max_fds,
         )?;
         let pgid = match pgroup {
@@ -122,23 +127,26 @@ impl Kernel {
             Start::Program(main, args) => self.make_future(move |sys| main(sys, args)),
             Start::Fn(main) => self.make_future(main),
         };
-        self.tasks.insert(Task {
+        let task = Task {
             pid,
             ppid: parent,
             pgid: pgid.unwrap_or(pid),
+            code: None,
             argv,
-            future,
-            state: RunState::Ready(None),
-            fds,
             // Made linked to its elder sibling: the youngest child.
             family: Family {
                 prev: youngest,
                 ..Family::default()
             },
-            scheduled: 0,
-            syscalls: 0,
-            cpu: 0,
-        });
+            counters: Counters::default(),
+        };
+        let live = Live {
+            future,
+            state: RunState::Ready(None),
+            fds,
+            counters: Counters::default(),
+        };
+        self.tasks.insert(task, live);
         self.link_youngest(parent, pid, youngest);
         if self.config.trace {
             let name = self.task(pid).name().to_string();
@@ -197,9 +205,9 @@ impl Kernel {
             pgroup: PGroup::Inherit,
         };
         if let Ok(pid) = self.sys_spawn(Pid::INIT, request) {
-            match self.tasks.get(pid).map(|t| &t.state) {
+            match self.tasks.state(pid) {
                 Some(RunState::Zombie(code)) => {
-                    let _ = status.send(*code);
+                    let _ = status.send(code);
                 }
                 _ => {
                     self.exit_watchers.insert(pid, status);
@@ -223,21 +231,21 @@ impl Kernel {
     /// coroutine, close every descriptor, give the children to init, and
     /// tell the parent.
     pub(crate) fn exit_task(&mut self, pid: Pid, code: ExitCode) {
-        let Some(task) = self.tasks.get_mut(pid) else {
-            return;
+        let Some(Live {
+            future,
+            state: was,
+            fds,
+            ..
+        }) = self.tasks.end(pid, code)
+        else {
+            return; // Gone, or a zombie already.
         };
-        if task.is_zombie() {
-            return;
-        }
-        let was = std::mem::replace(&mut task.state, RunState::Zombie(code));
         if !self.deadlines.is_empty() {
             self.deadlines.remove(&pid);
         }
         if matches!(was, RunState::Ready(Some(PackedReply::KEPT_ASIDE))) {
             self.big_replies.remove(&pid);
         }
-        let future = task.future.take();
-        let fds = std::mem::take(&mut task.fds);
         if let Some(future) = future {
             self.drop_coroutine(pid, future);
         }
@@ -267,7 +275,7 @@ impl Kernel {
             self.detach(pid, child);
             self.task_mut(child).ppid = Pid::INIT;
             self.link_child(Pid::INIT, child);
-            if let RunState::Zombie(code) = self.task(child).state {
+            if let Some(RunState::Zombie(code)) = self.tasks.state(child) {
                 self.notify_parent(child, code);
             }
         }
@@ -279,13 +287,11 @@ impl Kernel {
     fn notify_parent(&mut self, child: Pid, code: ExitCode) {
         let task = self.task(child);
         let (ppid, prev) = (task.ppid, task.family.prev);
-        let Some(parent) = self.tasks.get_mut(ppid) else {
-            return;
-        };
-        let waiting = match &parent.state {
-            RunState::Blocked(WaitOn::Child { pid: None }) => true,
-            RunState::Blocked(WaitOn::Child { pid: Some(p) }) => *p == child,
-            _ => false,
+        let waiting = match self.tasks.state(ppid) {
+            Some(RunState::Blocked(WaitOn::Child { pid: None })) => true,
+            Some(RunState::Blocked(WaitOn::Child { pid: Some(p) })) => p == child,
+            Some(_) => false,
+            None => return,
         };
         if waiting {
             self.reap(child);
@@ -294,6 +300,7 @@ impl Kernel {
             // Into the zombie part of the children, after the last zombie.
             // Children mostly end in the order they started: then the child
             // is the first live one, already in place.
+            let parent = self.task_mut(ppid);
             let last_zombie = parent.family.last_zombie;
             if prev == last_zombie {
                 parent.family.last_zombie = child;
@@ -395,10 +402,7 @@ impl Kernel {
                 let Some(task) = self.tasks.get(child).filter(|t| t.ppid == pid) else {
                     return Outcome::Done(Err(Errno::ECHILD));
                 };
-                match task.state {
-                    RunState::Zombie(code) => Some((child, code)),
-                    _ => None,
-                }
+                task.code.map(|code| (child, code))
             }
             None => {
                 if self.task(pid).family.first_child == NO_PID {
@@ -423,10 +427,11 @@ impl Kernel {
         if family.last_zombie == NO_PID {
             return None;
         }
-        match self.task(family.first_child).state {
-            RunState::Zombie(code) => Some((family.first_child, code)),
-            _ => unreachable!("the children up to last_zombie are zombies"),
-        }
+        let code = self.task(family.first_child).code;
+        Some((
+            family.first_child,
+            code.expect("the children up to last_zombie are zombies"),
+        ))
     }
 
     pub(crate) fn sys_kill(&mut self, caller: Pid, target: Pid, signal: Signal) -> Outcome {
@@ -503,16 +508,16 @@ impl Kernel {
     pub(crate) fn snapshot(&self) -> Vec<TaskInfo> {
         let mut rows: Vec<TaskInfo> = self
             .tasks
-            .iter()
-            .map(|t| TaskInfo {
+            .states()
+            .map(|(t, state, counters)| TaskInfo {
                 pid: t.pid,
                 ppid: t.ppid,
                 pgid: t.pgid,
                 args: t.argv.to_vec(),
-                state: t.describe(),
-                scheduled: t.scheduled,
-                syscalls: t.syscalls,
-                cpu: self.cpu_clock.to_duration(t.cpu),
+                state: state.describe(),
+                scheduled: counters.scheduled,
+                syscalls: counters.syscalls,
+                cpu: self.cpu_clock.to_duration(counters.cpu),
             })
             .collect();
         rows.sort_by_key(|r| r.pid);

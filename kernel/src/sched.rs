@@ -80,16 +80,17 @@ impl Kernel {
 
     /// Polls `pid` until it blocks, ends, yields or spends its quantum.
     fn run_task(&mut self, pid: Pid) {
-        let Some(slot) = self.tasks.slot_of_pid(pid) else {
-            return; // A stale pid: the task was reaped.
+        let Some(live_slot) = self.tasks.place(pid).live() else {
+            return; // A stale pid: the task ended, or was reaped.
         };
         let started = ticks();
         self.charge_running(started);
-        self.charging = Some((slot, pid, started));
-        let task = self.tasks.at(slot);
-        let mut answer = match task.state {
+        self.charging = Some((live_slot, pid, started));
+        let live = self.tasks.live_at(live_slot);
+        let mut answer = match live.state {
             RunState::Ready(answer) => {
-                task.state = RunState::Running;
+                live.state = RunState::Running;
+                live.counters.scheduled += 1;
                 answer
             }
             // A parked task on the ready queue was woken to try its call
@@ -97,13 +98,10 @@ impl Kernel {
             // one killed before this leaves them for the next). Its wait
             // stays in place until then: waking it moves nothing.
             RunState::Blocked(on) if on.retried_when_woken() => {
-                task.state = RunState::Running;
-                task.scheduled += 1;
+                live.state = RunState::Running;
+                live.counters.scheduled += 1;
                 match self.retry(pid, on) {
-                    Outcome::Done(r) => {
-                        self.tasks.at(slot).scheduled -= 1;
-                        Some(self.pack_answer(pid, r))
-                    }
+                    Outcome::Done(r) => Some(self.pack_answer(pid, r)),
                     // Someone else took the bytes: parked again.
                     Outcome::Block(on) => {
                         self.block(pid, on);
@@ -114,13 +112,12 @@ impl Kernel {
                     }
                 }
             }
-            // A stale entry: it was killed, or it is parked on something
-            // that ends its call itself (a timer, a child, a pipe's room).
+            // A stale entry: it is parked on something that ends its call
+            // itself (a timer, a child, a pipe's room).
             RunState::Blocked(_) | RunState::Running | RunState::Zombie(_) => return,
         };
-        let task = self.tasks.at(slot);
-        task.scheduled += 1;
-        let mut future = task.future.take().expect("a ready task has its coroutine");
+        let mut future =
+            (self.tasks.live_at(live_slot).future.take()).expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
@@ -139,32 +136,34 @@ impl Kernel {
                 // the request is taken.
                 Ok(Poll::Pending) => match unsafe { self.trap.take_request() } {
                     Some(call) => {
-                        let task = self.tasks.at(slot);
-                        task.syscalls += 1;
+                        let live = self.tasks.live_at(live_slot);
+                        live.counters.syscalls += 1;
                         // Back in the task, where exit_task finds it if this
                         // call ends the task.
-                        task.future = Some(future);
+                        live.future = Some(future);
                         self.record(|| Event::Syscall(pid, call.name()));
                         let outcome = self.dispatch(pid, call);
-                        // The slot is still ours unless the call ended us.
-                        let task = self.tasks.at_if(slot, pid);
-                        let Some(task) = task.filter(|t| matches!(t.state, RunState::Running)) else {
+                        // Still running unless the call ended us: only the
+                        // task whose turn it is is `Running`; its live slot
+                        // is free once it ended (or another task's).
+                        let live = self.tasks.live_at(live_slot);
+                        if !matches!(live.state, RunState::Running) {
                             return;
-                        };
+                        }
                         match outcome {
                             Outcome::Done(r) if budget > 1 => {
                                 budget -= 1;
-                                future = task.future.take().expect("the running task has its coroutine");
+                                future = live.future.take().expect("the running task has its coroutine");
                                 answer = Some(self.pack_answer(pid, r));
                                 continue;
                             }
                             Outcome::Done(r) => {
                                 let answer = self.pack_answer(pid, r);
-                                self.tasks.at(slot).state = RunState::Ready(Some(answer));
+                                self.tasks.live_at(live_slot).state = RunState::Ready(Some(answer));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Yield => {
-                                task.state = RunState::Ready(Some(PackedReply::UNIT));
+                                live.state = RunState::Ready(Some(PackedReply::UNIT));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Block(on) => {
@@ -184,7 +183,7 @@ impl Kernel {
                 Err(message) => format!("panicked: {message}"),
             };
             self.trap.clear();
-            let name = self.tasks.at(slot).name().to_string();
+            let name = self.task(pid).name().to_string();
             self.kernel_message(&format!("coos: pid {pid} ({name}): {fault}\n"));
             self.drop_coroutine(pid, future);
             self.exit_task(pid, 101);
@@ -198,9 +197,7 @@ impl Kernel {
     /// the task before), and once before the kernel sleeps in the poller.
     pub(crate) fn charge_running(&mut self, now: u64) {
         if let Some((slot, pid, since)) = self.charging.take() {
-            if let Some(task) = self.tasks.at_if(slot, pid) {
-                task.cpu += now.wrapping_sub(since);
-            }
+            self.tasks.charge(slot, pid, now.wrapping_sub(since));
         }
     }
 
@@ -221,9 +218,7 @@ impl Kernel {
         if self.config.trace || !self.deadlines.is_empty() {
             return self.block_slow(pid, on);
         }
-        if let Some(task) = self.tasks.get_mut(pid) {
-            task.state = RunState::Blocked(on);
-        }
+        self.tasks.set_state(pid, RunState::Blocked(on));
     }
 
     /// `block` with a deadline set, or a trace to write.
@@ -237,18 +232,16 @@ impl Kernel {
             let what = on.describe().to_string();
             self.trace.push(Event::Block(pid, what));
         }
-        if let Some(task) = self.tasks.get_mut(pid) {
-            task.state = RunState::Blocked(on);
-        }
+        self.tasks.set_state(pid, RunState::Blocked(on));
     }
 
     /// Finishes the call `pid` is blocked in with `result` and puts it at
     /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
         let answer = self.pack_answer(pid, result);
-        match self.tasks.get_mut(pid) {
-            Some(task) => {
-                task.state = RunState::Ready(Some(answer));
+        match self.tasks.live_mut(pid) {
+            Some(live) => {
+                live.state = RunState::Ready(Some(answer));
                 self.wake(pid);
             }
             // Gone: nobody will take a big answer kept aside for it.
@@ -306,12 +299,11 @@ impl Kernel {
     /// when it runs. A stale pid, or a task parked on something else, is
     /// left alone. Returns how many bytes it asked for (0 if left alone).
     pub(crate) fn wake_reader(&mut self, pid: Pid, object: crate::fd::Object) -> usize {
-        let Some(task) = self.tasks.get_mut(pid) else {
+        let Some(state) = self.tasks.state(pid) else {
             return 0;
         };
-        match &task.state {
-            RunState::Blocked(WaitOn::Read { object: o, len, .. }) if *o == object => {
-                let len = *len;
+        match state {
+            RunState::Blocked(WaitOn::Read { object: o, len, .. }) if o == object => {
                 self.wake(pid);
                 len
             }
@@ -325,10 +317,10 @@ impl Kernel {
     /// If `pid` is parked in `poll`, makes it look at its descriptors again
     /// when it runs. Returns whether it was.
     pub(crate) fn wake_poller(&mut self, pid: Pid) -> bool {
-        let Some(task) = self.tasks.get_mut(pid) else {
-            return false;
-        };
-        if !matches!(task.state, RunState::Blocked(WaitOn::Poll { .. })) {
+        if !matches!(
+            self.tasks.state(pid),
+            Some(RunState::Blocked(WaitOn::Poll { .. }))
+        ) {
             return false;
         }
         self.wake(pid);
@@ -345,9 +337,9 @@ impl Kernel {
             if !self.timer_live(at, pid) {
                 continue;
             }
-            let result = match self.tasks.get(pid).map(|t| &t.state) {
-                Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => Ok(Reply::Unit),
-                Some(RunState::Blocked(on)) => timed_out(on),
+            let result = match self.tasks.state(pid) {
+                Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => Ok(Reply::Unit),
+                Some(RunState::Blocked(on)) => timed_out(&on),
                 _ => continue,
             };
             self.complete(pid, result);
@@ -431,8 +423,8 @@ impl Kernel {
             Message::JobDone { pid, job, panicked } => {
                 self.pool.outstanding = self.pool.outstanding.saturating_sub(1);
                 let ours = matches!(
-                    self.tasks.get(pid).map(|t| &t.state),
-                    Some(RunState::Blocked(WaitOn::Blocking { job: j })) if *j == job
+                    self.tasks.state(pid),
+                    Some(RunState::Blocked(WaitOn::Blocking { job: j })) if j == job
                 );
                 if ours {
                     self.complete(

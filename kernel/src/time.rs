@@ -106,8 +106,8 @@ fn timer_live(
     pid: Pid,
 ) -> bool {
     use crate::task::{RunState, WaitOn};
-    match tasks.get(pid).map(|t| &t.state) {
-        Some(RunState::Blocked(WaitOn::Sleep { until })) if *until == at => true,
+    match tasks.state(pid) {
+        Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => true,
         Some(RunState::Blocked(_)) => deadlines.get(&pid) == Some(&at),
         _ => false,
     }

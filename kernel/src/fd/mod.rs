@@ -45,11 +45,13 @@ const INLINE: usize = 4;
 
 impl Default for FdTable {
     fn default() -> FdTable {
-        FdTable::Inline([None; INLINE])
+        FdTable::EMPTY
     }
 }
 
 impl FdTable {
+    pub(crate) const EMPTY: FdTable = FdTable::Inline([None; INLINE]);
+
     fn slots(&self) -> &[Option<Object>] {
         match self {
             FdTable::Inline(a) => a,
@@ -177,25 +179,25 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         let max_fds = self.config.max_fds;
-        if self.task(pid).fds.free_below(max_fds) < 2 {
+        if self.tasks.fds(pid).free_below(max_fds) < 2 {
             return Err(Errno::EMFILE);
         }
         let id = self.new_pipe(capacity);
-        let fds = &mut self.task_mut(pid).fds;
+        let fds = self.tasks.fds_mut(pid);
         let r = fds.insert(Object::PipeRead(id), max_fds)?;
         let w = fds.insert(Object::PipeWrite(id), max_fds)?;
         Ok(Reply::Pipe(r, w))
     }
 
     pub(crate) fn sys_read(&mut self, pid: Pid, fd: Fd, buf: *mut u8, len: usize) -> Outcome {
-        match self.task(pid).fds.get(fd) {
+        match self.tasks.fds(pid).get(fd) {
             Ok(object) => self.read_object(pid, fd, object, buf, len),
             Err(e) => Outcome::Done(Err(e)),
         }
     }
 
     pub(crate) fn sys_write(&mut self, pid: Pid, fd: Fd, buf: *const u8, len: usize) -> Outcome {
-        match self.task(pid).fds.get(fd) {
+        match self.tasks.fds(pid).get(fd) {
             Ok(object) => self.write_object(pid, fd, object, buf, len, 0),
             Err(e) => Outcome::Done(Err(e)),
         }
@@ -283,24 +285,18 @@ impl Kernel {
         if self.wake_poller(pid) {
             return;
         }
-        if let Some(RunState::Blocked(WaitOn::Read { object, .. })) =
-            self.tasks.get(pid).map(|t| &t.state)
-        {
-            let object = *object;
+        if let Some(RunState::Blocked(WaitOn::Read { object, .. })) = self.tasks.state(pid) {
             self.wake_reader(pid, object);
             return;
         }
-        let outcome = match self.tasks.get(pid).map(|t| &t.state) {
+        let outcome = match self.tasks.state(pid) {
             Some(RunState::Blocked(WaitOn::Write {
                 fd,
                 object,
                 buf,
                 len,
                 done,
-            })) => {
-                let (fd, object, buf, len, done) = (*fd, *object, *buf, *len, *done);
-                self.write_object(pid, fd, object, buf, len, done)
-            }
+            })) => self.write_object(pid, fd, object, buf, len, done),
             _ => return,
         };
         self.settle(pid, outcome);
@@ -312,24 +308,24 @@ impl Kernel {
             _ => return Err(Errno::ENOENT),
         };
         let max_fds = self.config.max_fds;
-        let fd = self.task_mut(pid).fds.insert(object, max_fds)?;
+        let fd = self.tasks.fds_mut(pid).insert(object, max_fds)?;
         Ok(Reply::Fd(fd))
     }
 
     pub(crate) fn sys_close(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
-        let object = self.task_mut(pid).fds.remove(fd)?;
+        let object = self.tasks.fds_mut(pid).remove(fd)?;
         self.release(object);
         Ok(Reply::Unit)
     }
 
     pub(crate) fn sys_dup2(&mut self, pid: Pid, from: Fd, to: Fd) -> SysResult<Reply> {
-        let object = self.task(pid).fds.get(from)?;
+        let object = self.tasks.fds(pid).get(from)?;
         if to.0 as usize >= self.config.max_fds {
             return Err(Errno::EBADF);
         }
         if from != to {
             self.retain(object);
-            if let Some(old) = self.task_mut(pid).fds.set(to, object) {
+            if let Some(old) = self.tasks.fds_mut(pid).set(to, object) {
                 self.release(old);
             }
         }
@@ -337,15 +333,15 @@ impl Kernel {
     }
 
     pub(crate) fn sys_dup(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
-        let object = self.task(pid).fds.get(fd)?;
+        let object = self.tasks.fds(pid).get(fd)?;
         let max_fds = self.config.max_fds;
-        let new = self.task_mut(pid).fds.insert(object, max_fds)?;
+        let new = self.tasks.fds_mut(pid).insert(object, max_fds)?;
         self.retain(object);
         Ok(Reply::Fd(new))
     }
 
     pub(crate) fn sys_is_terminal(&mut self, pid: Pid, fd: Fd) -> SysResult<Reply> {
-        let object = self.task(pid).fds.get(fd)?;
+        let object = self.tasks.fds(pid).get(fd)?;
         let console = matches!(
             object,
             Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr
@@ -354,7 +350,7 @@ impl Kernel {
     }
 
     pub(crate) fn sys_set_foreground(&mut self, pid: Pid, fd: Fd, group: Pid) -> SysResult<Reply> {
-        match self.task(pid).fds.get(fd)? {
+        match self.tasks.fds(pid).get(fd)? {
             Object::ConsoleIn | Object::ConsoleOut | Object::ConsoleErr => {
                 self.console.foreground = group;
                 self.record(|| crate::Event::Foreground(group));

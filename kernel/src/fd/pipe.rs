@@ -283,7 +283,7 @@ impl Kernel {
         let Some(&reader) = pipe.read_waiters.front() else {
             return 0;
         };
-        let Some(task) = self.tasks.get_mut(reader) else {
+        let Some(live) = self.tasks.live_mut(reader) else {
             return 0; // Stale: the ring's way.
         };
         let RunState::Blocked(WaitOn::Read {
@@ -291,7 +291,7 @@ impl Kernel {
             buf,
             len: asked,
             ..
-        }) = task.state
+        }) = live.state
         else {
             return 0; // In poll: the ring's way.
         };
@@ -305,7 +305,7 @@ impl Kernel {
         // buffers: they do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(src, buf, n) };
         // The read ends: `complete`, with the task in hand.
-        task.state = RunState::Ready(Some(PackedReply::size(n)));
+        live.state = RunState::Ready(Some(PackedReply::size(n)));
         pipe.read_waiters.pop_front();
         self.wake(reader);
         n
@@ -316,8 +316,8 @@ impl Kernel {
     fn writers_parked(&mut self, id: u32) -> bool {
         while let Some(&writer) = self.pipe_mut(id).write_waiters.front() {
             let parked = matches!(
-                self.tasks.get(writer).map(|t| &t.state),
-                Some(RunState::Blocked(WaitOn::Write { object, .. })) if *object == Object::PipeWrite(id)
+                self.tasks.state(writer),
+                Some(RunState::Blocked(WaitOn::Write { object, .. })) if object == Object::PipeWrite(id)
             );
             if parked {
                 return true;
@@ -348,14 +348,14 @@ impl Kernel {
     /// first, completing the writes that finish.
     fn refill_from_writers(&mut self, id: u32) {
         while let Some(&writer) = self.pipe_mut(id).write_waiters.front() {
-            let parked = match self.tasks.get(writer).map(|t| &t.state) {
+            let parked = match self.tasks.state(writer) {
                 Some(RunState::Blocked(WaitOn::Write {
                     object,
                     buf,
                     len,
                     done,
                     ..
-                })) if *object == Object::PipeWrite(id) => Some((*buf, *len, *done)),
+                })) if object == Object::PipeWrite(id) => Some((buf, len, done)),
                 _ => None,
             };
             let Some((buf, len, done)) = parked else {
@@ -379,7 +379,7 @@ impl Kernel {
                 self.complete(writer, Ok(Reply::Size(len)));
             } else {
                 if let Some(RunState::Blocked(WaitOn::Write { done: d, .. })) =
-                    self.tasks.get_mut(writer).map(|t| &mut t.state)
+                    self.tasks.live_mut(writer).map(|live| &mut live.state)
                 {
                     *d = done;
                 }
@@ -402,11 +402,11 @@ impl Kernel {
                 continue;
             }
             if let Some(RunState::Blocked(WaitOn::Write { object, done, .. })) =
-                self.tasks.get(writer).map(|t| &t.state)
+                self.tasks.state(writer)
             {
-                if *object == Object::PipeWrite(id) {
-                    let result = if *done > 0 {
-                        Ok(Reply::Size(*done))
+                if object == Object::PipeWrite(id) {
+                    let result = if done > 0 {
+                        Ok(Reply::Size(done))
                     } else {
                         Err(Errno::EPIPE)
                     };
@@ -427,10 +427,8 @@ impl Kernel {
         // No writer left: parked readers see end-of-file.
         let readers = std::mem::take(&mut pipe.read_waiters);
         for reader in readers {
-            if let Some(RunState::Blocked(WaitOn::Read { object, .. })) =
-                self.tasks.get(reader).map(|t| &t.state)
-            {
-                if *object == Object::PipeRead(id) {
+            if let Some(RunState::Blocked(WaitOn::Read { object, .. })) = self.tasks.state(reader) {
+                if object == Object::PipeRead(id) {
                     self.complete(reader, Ok(Reply::Size(0)));
                 }
             }

@@ -79,7 +79,7 @@ impl Kernel {
         let entries = unsafe { slice::from_raw_parts_mut(fds, len) };
         let objects: SysResult<Vec<Object>> = entries
             .iter()
-            .map(|e| self.task(pid).fds.get(e.fd))
+            .map(|e| self.tasks.fds(pid).get(e.fd))
             .collect();
         let objects = match objects {
             Ok(objects) => objects,

@@ -108,7 +108,7 @@ impl Kernel {
     /// Gives the caller an fd for socket `id`, or drops the socket.
     fn install_socket(&mut self, pid: Pid, id: u32) -> SysResult<Reply> {
         let max_fds = self.config.max_fds;
-        match self.task_mut(pid).fds.insert(Object::Socket(id), max_fds) {
+        match self.tasks.fds_mut(pid).insert(Object::Socket(id), max_fds) {
             Ok(fd) => Ok(Reply::Fd(fd)),
             Err(e) => {
                 self.socket_release(id);
@@ -136,7 +136,7 @@ impl Kernel {
     }
 
     fn socket_of(&self, pid: Pid, fd: Fd) -> SysResult<u32> {
-        match self.task(pid).fds.get(fd)? {
+        match self.tasks.fds(pid).get(fd)? {
             Object::Socket(id) => Ok(id),
             _ => Err(Errno::ENOTSOCK),
         }
@@ -145,7 +145,7 @@ impl Kernel {
     pub(crate) fn sys_listen(&mut self, pid: Pid, addr: &str) -> SysResult<Reply> {
         let addr = parse_addr(addr)?;
         let max_fds = self.config.max_fds;
-        if self.task(pid).fds.free_below(max_fds) == 0 {
+        if self.tasks.fds(pid).free_below(max_fds) == 0 {
             return Err(Errno::EMFILE);
         }
         let fd = new_socket(&addr)?;
@@ -199,7 +199,7 @@ impl Kernel {
             Err(e) => return Outcome::Done(Err(e)),
         };
         let max_fds = self.config.max_fds;
-        if self.task(pid).fds.free_below(max_fds) == 0 {
+        if self.tasks.fds(pid).free_below(max_fds) == 0 {
             return Outcome::Done(Err(Errno::EMFILE));
         }
         let fd = match new_socket(&addr) {
@@ -367,16 +367,16 @@ impl Kernel {
         let mut parked = std::mem::take(&mut socket.read_waiters);
         parked.append(&mut socket.write_waiters);
         for pid in parked {
-            let Some(task) = self.tasks.get_mut(pid) else {
+            let Some(state) = self.tasks.state(pid) else {
                 continue;
             };
-            let on_this = match &task.state {
+            let on_this = match state {
                 RunState::Blocked(
                     WaitOn::Read { object, .. }
                     | WaitOn::Write { object, .. }
                     | WaitOn::Accept { object, .. },
-                ) => *object == Object::Socket(id),
-                RunState::Blocked(WaitOn::Connect { socket }) => *socket == id,
+                ) => object == Object::Socket(id),
+                RunState::Blocked(WaitOn::Connect { socket }) => socket == id,
                 RunState::Blocked(WaitOn::Poll { .. }) => true,
                 _ => false,
             };
