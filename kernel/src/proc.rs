@@ -275,7 +275,7 @@ impl Kernel {
             self.detach(pid, child);
             self.task_mut(child).ppid = Pid::INIT;
             self.link_child(Pid::INIT, child);
-            if let Some(RunState::Zombie(code)) = self.tasks.state(child) {
+            if let Some(code) = self.task(child).code {
                 self.notify_parent(child, code);
             }
         }
