@@ -10,18 +10,10 @@ use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use kernel::{ClockKind, Config, ConsoleSpec, Kernel, Message};
+use kernel::{ConsoleSpec, Kernel, Message};
 use syscalls::{Command, Errno};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn host_clock() -> Config {
-    Config {
-        clock: ClockKind::Host,
-        trace: false,
-        ..support::config()
-    }
-}
 
 /// A counter jobs wait on: job `k` runs when the stage is `k`.
 #[derive(Clone, Default)]
@@ -47,7 +39,7 @@ impl Stages {
 fn blocking_jobs_come_back_in_the_order_they_finish_not_that_they_were_asked() {
     let done = Rc::new(RefCell::new(Vec::new()));
     let seen = done.clone();
-    let run = support::run_with(b"", host_clock(), move |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), move |sys| async move {
         let stages = Stages::default();
         // Asked in the order 2, 0, 1; each ends only at its stage, and the
         // next stage comes when the task has its answer (were it the job
@@ -81,7 +73,7 @@ fn blocking_jobs_come_back_in_the_order_they_finish_not_that_they_were_asked() {
 
 #[test]
 fn the_kernel_runs_other_tasks_while_a_job_blocks() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let stages = Stages::default();
         let job = stages.clone();
         // The job waits until a task of the kernel lets it go: were the
@@ -108,7 +100,7 @@ fn the_kernel_runs_other_tasks_while_a_job_blocks() {
 
 #[test]
 fn a_job_that_panics_fails_its_call_and_not_the_kernel() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let got: Result<u32, Errno> = sys.run_blocking(|| panic!("job went wrong")).await;
         assert_eq!(got, Err(Errno::EIO));
         assert_eq!(sys.run_blocking(|| 7).await, Ok(7));
@@ -119,7 +111,7 @@ fn a_job_that_panics_fails_its_call_and_not_the_kernel() {
 
 #[test]
 fn localhost_resolves_on_the_pool_and_connect_takes_a_host_name() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let found = sys
             .timeout(LIMIT, sys.resolve("localhost:80"))
             .await
@@ -153,7 +145,7 @@ fn another_thread_starts_tasks_in_a_running_kernel_and_gets_their_status() {
     let (to_test, handles) = std::sync::mpsc::channel();
     let kernel_thread = std::thread::spawn(move || {
         let (spec, out, _err) = ConsoleSpec::scripted(b"");
-        let mut k = Kernel::boot(host_clock(), Vec::new(), spec).unwrap();
+        let mut k = Kernel::boot(support::host_clock(), Vec::new(), spec).unwrap();
         to_test.send((k.handle(), k.inbox())).unwrap();
         // The first task waits for console input, which comes only when
         // the test is done.

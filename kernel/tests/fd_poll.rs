@@ -6,7 +6,6 @@ mod support;
 
 use std::time::Duration;
 
-use kernel::{ClockKind, Config};
 use syscalls::{Command, Errno, Fd, FdMap, Interest, PollFd};
 
 fn s(n: u64) -> Duration {
@@ -140,12 +139,7 @@ fn poll_on_a_closed_fd_is_ebadf_and_a_killed_poller_wakes_nobody() {
 
 #[test]
 fn poll_on_sockets_sees_a_connection_to_accept_and_bytes_to_read() {
-    let host = Config {
-        clock: ClockKind::Host,
-        trace: false,
-        ..support::config()
-    };
-    let run = support::run_with(b"", host, |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let limit = Some(s(20));
         let l = sys.listen("127.0.0.1:0").await.unwrap();
         let addr = sys.local_addr(l).await.unwrap();

@@ -8,19 +8,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use kernel::{ClockKind, Config};
 use syscalls::{Command, Errno, Fd, FdMap, Shutdown, Sys};
 
 /// A bound on every wait: generous, since the machine may be busy.
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn host_clock() -> Config {
-    Config {
-        clock: ClockKind::Host,
-        trace: false,
-        ..support::config()
-    }
-}
 
 /// Echoes what `conn` sends until end-of-file, then closes it.
 async fn echo(sys: &Sys, conn: Fd) -> Result<usize, Errno> {
@@ -42,7 +33,7 @@ fn hundreds_of_clients_get_every_byte_echoed() {
     const CLIENTS: u64 = 200;
     let echoed = Rc::new(Cell::new(0u64));
     let seen = echoed.clone();
-    let run = support::run_with(b"", host_clock(), move |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), move |sys| async move {
         let listener = sys.listen("127.0.0.1:0").await.unwrap();
         let addr = sys.local_addr(listener).await.unwrap();
         assert!(addr.starts_with("127.0.0.1:"), "{addr}");
@@ -107,7 +98,7 @@ fn hundreds_of_clients_get_every_byte_echoed() {
 
 #[test]
 fn connecting_where_nobody_listens_is_refused() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         // A port that was just free: listen, learn it, close.
         let l = sys.listen("127.0.0.1:0").await.unwrap();
         let addr = sys.local_addr(l).await.unwrap();
@@ -125,7 +116,7 @@ fn connecting_where_nobody_listens_is_refused() {
 
 #[test]
 fn an_accept_with_no_client_times_out_and_socket_calls_on_a_pipe_fail() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let l = sys.listen("127.0.0.1:0").await.unwrap();
         let waited = sys.timeout(Duration::from_millis(50), sys.accept(l)).await;
         assert_eq!(waited, Err(Errno::ETIMEDOUT));
@@ -145,7 +136,7 @@ fn an_accept_with_no_client_times_out_and_socket_calls_on_a_pipe_fail() {
 
 #[test]
 fn a_killed_reader_of_a_socket_leaves_the_connection_to_the_others() {
-    let run = support::run_with(b"", host_clock(), |sys| async move {
+    let run = support::run_with(b"", support::host_clock(), |sys| async move {
         let l = sys.listen("127.0.0.1:0").await.unwrap();
         let addr = sys.local_addr(l).await.unwrap();
         let client = sys.timeout(LIMIT, sys.connect(&addr)).await.unwrap();

@@ -28,9 +28,8 @@ fn the_default_pipe_holds_64_kib_and_a_writer_blocks_on_the_next_byte() {
         .await
         .unwrap();
         sys.yield_now().await;
-        let rows = sys.tasks().await;
-        let row = rows.iter().find(|t| t.pid == one_more).unwrap();
-        assert_eq!(row.state, TaskState::Writing(Fd(1)), "the pipe is full");
+        let state = support::state_of(&sys, one_more).await;
+        assert_eq!(state, Some(TaskState::Writing(Fd(1))), "the pipe is full");
         let mut buf = vec![0u8; 1];
         assert_eq!(sys.read(r, &mut buf).await, Ok(1));
         assert_eq!(sys.wait(one_more).await, Ok((one_more, 0)));
@@ -60,9 +59,8 @@ fn a_writer_of_100_kib_completes_only_after_the_reader_has_read() {
         .unwrap();
         sys.close(w).await.unwrap();
         sys.yield_now().await;
-        let rows = sys.tasks().await;
-        let row = rows.iter().find(|t| t.pid == writer).unwrap();
-        assert_eq!(row.state, TaskState::Writing(Fd(1)));
+        let state = support::state_of(&sys, writer).await;
+        assert_eq!(state, Some(TaskState::Writing(Fd(1))));
         let mut total = 0;
         let mut buf = vec![0u8; 10 * KIB];
         loop {
@@ -206,24 +204,12 @@ fn a_write_to_the_one_parked_reader_goes_straight_into_its_buffer() {
         .unwrap();
         sys.close(r).await.unwrap();
         sys.yield_now().await; // The reader parks.
-        let state = sys
-            .tasks()
-            .await
-            .into_iter()
-            .find(|t| t.pid == reader)
-            .unwrap()
-            .state;
-        assert_eq!(state, TaskState::Reading(Fd(0)));
+        let state = support::state_of(&sys, reader).await;
+        assert_eq!(state, Some(TaskState::Reading(Fd(0))));
         // Finishes without a turn for the reader: nothing parks the writer.
         assert_eq!(sys.write(w, b"abcdefghABCDEFGH").await, Ok(16));
-        let state = sys
-            .tasks()
-            .await
-            .into_iter()
-            .find(|t| t.pid == reader)
-            .unwrap()
-            .state;
-        assert_eq!(state, TaskState::Ready, "the reader has not run yet");
+        let state = support::state_of(&sys, reader).await;
+        assert_eq!(state, Some(TaskState::Ready), "the reader has not run yet");
         sys.close(w).await.unwrap();
         assert_eq!(sys.wait(reader).await, Ok((reader, 0)));
         0

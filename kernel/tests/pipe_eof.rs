@@ -40,9 +40,8 @@ fn a_reader_blocked_on_an_empty_pipe_wakes_with_eof_when_the_writer_closes() {
         .unwrap();
         sys.close(r).await.unwrap();
         sys.yield_now().await;
-        let rows = sys.tasks().await;
-        let row = rows.iter().find(|t| t.pid == reader).unwrap();
-        assert_eq!(row.state, TaskState::Reading(Fd(0)));
+        let state = support::state_of(&sys, reader).await;
+        assert_eq!(state, Some(TaskState::Reading(Fd(0))));
         sys.close(w).await.unwrap();
         assert_eq!(sys.wait(reader).await, Ok((reader, 0)));
         0

@@ -81,9 +81,8 @@ fn a_writer_blocked_on_a_full_pipe_learns_when_the_last_reader_goes() {
         sys.close(w).await.unwrap();
         sys.yield_now().await;
         for pid in [big, small] {
-            let rows = sys.tasks().await;
-            let row = rows.iter().find(|t| t.pid == pid).unwrap();
-            assert_eq!(row.state, TaskState::Writing(Fd(1)));
+            let state = support::state_of(&sys, pid).await;
+            assert_eq!(state, Some(TaskState::Writing(Fd(1))));
         }
         sys.close(r).await.unwrap();
         assert_eq!(sys.wait(big).await, Ok((big, 0)));

@@ -45,11 +45,7 @@ fn pids_count_up_and_are_not_reused_after_a_reap() {
 }
 
 async fn ppid_of(sys: &Sys, pid: Pid) -> Option<Pid> {
-    sys.tasks()
-        .await
-        .into_iter()
-        .find(|t| t.pid == pid)
-        .map(|t| t.ppid)
+    support::row_of(sys, pid).await.map(|t| t.ppid)
 }
 
 #[test]
@@ -110,9 +106,8 @@ fn a_zombie_orphan_is_reaped_by_init_when_its_parent_ends() {
                 let child = sys.spawn_fn(|_| async { 9 }).await.unwrap();
                 sys.yield_now().await;
                 // The child is a zombie; the parent ends without waiting.
-                let rows = sys.tasks().await;
-                let row = rows.iter().find(|t| t.pid == child).unwrap();
-                assert_eq!(row.state, TaskState::Zombie(9));
+                let state = support::state_of(&sys, child).await;
+                assert_eq!(state, Some(TaskState::Zombie(9)));
                 0
             })
             .await

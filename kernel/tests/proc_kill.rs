@@ -9,14 +9,7 @@ use std::time::Duration;
 
 use syscalls::{Command, Errno, Fd, FdMap, PGroup, Pid, Signal, Sys, TaskState};
 
-/// The state of `pid` in a fresh snapshot.
-async fn state_of(sys: &Sys, pid: Pid) -> Option<TaskState> {
-    sys.tasks()
-        .await
-        .into_iter()
-        .find(|t| t.pid == pid)
-        .map(|t| t.state)
-}
+use support::state_of;
 
 #[test]
 fn kill_ends_a_task_blocked_reading_a_pipe_with_128_plus_signal() {

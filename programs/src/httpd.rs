@@ -376,6 +376,13 @@ mod tests {
     use crate::http::{self, Response};
     use crate::run;
 
+    /// A connection to the server at `addr`.
+    async fn connect(sys: &Sys, addr: &str) -> Fd {
+        sys.timeout(LIMIT, sys.connect(addr))
+            .await
+            .expect("connect")
+    }
+
     /// Sends `raw` on `conn` and reads one response (no body after `HEAD`).
     async fn exchange(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, raw: &str) -> (Response, String) {
         sys.timeout(LIMIT, sys.write_all(conn, raw.as_bytes()))
@@ -423,10 +430,7 @@ mod tests {
     #[test]
     fn httpd_keeps_a_connection_alive_across_requests() {
         with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
-            let conn = sys
-                .timeout(LIMIT, sys.connect(&addr))
-                .await
-                .expect("connect");
+            let conn = connect(&sys, &addr).await;
             let mut buf = Vec::new();
             let (r, body) =
                 exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
@@ -471,10 +475,7 @@ mod tests {
     #[test]
     fn httpd_closes_http_1_0_connections_unless_kept_alive() {
         with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
-            let conn = sys
-                .timeout(LIMIT, sys.connect(&addr))
-                .await
-                .expect("connect");
+            let conn = connect(&sys, &addr).await;
             let mut buf = Vec::new();
             let (r, _) = exchange(
                 &sys,
@@ -514,10 +515,7 @@ mod tests {
                 (big.as_str(), 431),
             ];
             for (raw, status) in cases {
-                let conn = sys
-                    .timeout(LIMIT, sys.connect(&addr))
-                    .await
-                    .expect("connect");
+                let conn = connect(&sys, &addr).await;
                 let mut buf = Vec::new();
                 let (r, _) = exchange(&sys, conn, &mut buf, raw).await;
                 assert_eq!(r.status, status, "{:?}", &raw[..raw.len().min(40)]);
@@ -539,10 +537,7 @@ mod tests {
         ];
         with_httpd(argv, |sys, addr| async move {
             // Half a request, then nothing: 408, then closed.
-            let conn = sys
-                .timeout(LIMIT, sys.connect(&addr))
-                .await
-                .expect("connect");
+            let conn = connect(&sys, &addr).await;
             let mut buf = Vec::new();
             sys.write_all(conn, b"GET / HTTP/1.1\r\n")
                 .await
@@ -555,10 +550,7 @@ mod tests {
             expect_closed(&sys, conn, &buf).await;
             sys.close(conn).await.expect("close");
             // A request, then silence: closed without a word.
-            let conn = sys
-                .timeout(LIMIT, sys.connect(&addr))
-                .await
-                .expect("connect");
+            let conn = connect(&sys, &addr).await;
             let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
             assert_eq!(r.status, 200);
             expect_closed(&sys, conn, &buf).await;
@@ -569,10 +561,7 @@ mod tests {
     #[test]
     fn httpd_serves_the_task_table_as_json() {
         with_httpd(&["httpd", "127.0.0.1:0"], |sys, addr| async move {
-            let conn = sys
-                .timeout(LIMIT, sys.connect(&addr))
-                .await
-                .expect("connect");
+            let conn = connect(&sys, &addr).await;
             let mut buf = Vec::new();
             let request = "GET /ps?x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
             let (r, body) = exchange(&sys, conn, &mut buf, request).await;

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use kernel::{Capture, ClockKind, Config, ConsoleSpec, Event, Kernel};
-use syscalls::{Command, ExitCode, Program, Sys};
+use syscalls::{Command, ExitCode, Pid, Program, Sys, TaskInfo, TaskState};
 
 /// What a run left behind.
 pub struct Run {
@@ -55,6 +55,26 @@ pub fn config() -> Config {
         clock: ClockKind::Virtual,
         trace: true,
         ..Config::default()
+    }
+}
+
+/// `pid`'s row in a fresh task list.
+pub async fn row_of(sys: &Sys, pid: Pid) -> Option<TaskInfo> {
+    sys.tasks().await.into_iter().find(|t| t.pid == pid)
+}
+
+/// The state of `pid` in a fresh task list.
+pub async fn state_of(sys: &Sys, pid: Pid) -> Option<TaskState> {
+    row_of(sys, pid).await.map(|t| t.state)
+}
+
+/// `config` on the host's clock, untraced: for tests that wait on the
+/// host (sockets, threads of the blocking pool).
+pub fn host_clock() -> Config {
+    Config {
+        clock: ClockKind::Host,
+        trace: false,
+        ..config()
     }
 }
 
