@@ -327,15 +327,15 @@ impl TaskTable {
     /// zombie already).
     pub(crate) fn end(&mut self, pid: Pid, code: ExitCode) -> Option<Live> {
         let place = self.index.get_mut(pid.0 as usize)?;
-        let (record, live) = (place.record()?, place.live()?);
-        place.live = 0;
-        self.free_lives.push(live as u32);
+        let (record, slot) = (place.record()?, place.live()?);
         let task = self.records[record].as_mut()?;
+        place.live = 0;
+        self.free_lives.push(slot as u32);
+        let live = &mut self.lives[slot];
         task.code = Some(code);
-        task.counters = self.lives[live].counters;
+        task.counters = live.counters;
         // Field by field: the slot is left `VACANT` without copying it
         // whole twice (skynet: exit_task 5.5% -> 8.9% of the run that way).
-        let live = &mut self.lives[live];
         Some(Live {
             future: live.future.take(),
             state: std::mem::replace(&mut live.state, VACANT_STATE),
@@ -423,9 +423,9 @@ impl TaskTable {
 
     /// Every task's record, state and counters, in no particular order.
     pub(crate) fn states(&self) -> impl Iterator<Item = (&Task, RunState, Counters)> {
-        self.iter().filter_map(|t| {
-            let counters = self.live(t.pid).map_or(t.counters, |live| live.counters);
-            Some((t, self.state(t.pid)?, counters))
+        self.iter().filter_map(|t| match self.live(t.pid) {
+            Some(live) => Some((t, live.state, live.counters)),
+            None => Some((t, RunState::Zombie(t.code?), t.counters)),
         })
     }
 

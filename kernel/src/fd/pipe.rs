@@ -206,10 +206,11 @@ impl Kernel {
         })
     }
 
-    /// Writes `buf[done..len]` into the pipe's buffer as room allows,
-    /// waking parked readers for what went in; parks the writer with the
-    /// rest. Bytes go to a reader only when it runs (`pipe_read`), so a
-    /// reader killed before that leaves them in the pipe.
+    /// Writes `buf[done..len]`: straight into the buffer of the pipe's one
+    /// parked reader if there is one (`hand_to_reader`), else into the
+    /// pipe's buffer as room allows, waking parked readers for what went
+    /// in (they take the bytes when they run, so one killed before that
+    /// leaves them in the pipe); parks the writer with the rest.
     pub(crate) fn pipe_write(
         &mut self,
         pid: Pid,
