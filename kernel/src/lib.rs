@@ -94,6 +94,14 @@ impl std::fmt::Display for BootError {
 
 impl std::error::Error for BootError {}
 
+/// Counters of the kernel's own work, from `Kernel::stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelStats {
+    /// Waits in the poller that returned since boot: one per event or
+    /// deadline of a sleeping kernel; thousands a second if it spun.
+    pub poller_waits: u64,
+}
+
 /// What `Kernel::step` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -158,7 +166,7 @@ impl Kernel {
         let poller = Poller::new().map_err(|e| BootError(format!("epoll: {e}")))?;
         let inbox = Inbox::new().map_err(|e| BootError(format!("eventfd: {e}")))?;
         poller
-            .register(inbox.wake_fd(), poll::WAKE_TOKEN, false)
+            .register(inbox.wake_fd(), poll::WAKE_TOKEN, poll::Interest::Read)
             .map_err(|e| BootError(format!("epoll: {e}")))?;
         let pid_max =
             (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
@@ -309,6 +317,13 @@ impl Kernel {
             .filter(|t| !except.contains(&t.pid) && !matches!(t.state, TaskState::Zombie(_)))
             .map(|t| t.args.join(" "))
             .collect()
+    }
+
+    /// What the kernel itself has done and holds (for tests and `ps`).
+    pub fn stats(&self) -> KernelStats {
+        KernelStats {
+            poller_waits: self.poller.waits(),
+        }
     }
 
     /// Can nothing happen without input from outside? No task ready, no

@@ -29,6 +29,38 @@ pub(crate) struct Poller {
     epoll: Epoll,
     timer: TimerFd,
     events: Vec<EpollEvent>,
+    /// Waits that returned (with events or not), for `Kernel::stats`.
+    waits: u64,
+}
+
+/// What the kernel waits for on a descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interest {
+    /// Readable, level-triggered (the inbox's eventfd: drained at once).
+    Read,
+    /// Readable only, edge-triggered (the host's stdin): a task reads until
+    /// `EAGAIN` before it parks, so an edge is never missed.
+    ReadEdge,
+    /// Writable only, edge-triggered (the host's stdout and stderr).
+    WriteEdge,
+    /// Both ways, edge-triggered (a socket, read and written by tasks that
+    /// park on either): an edge wakes the kernel once, never again until
+    /// the socket changes, so a quiet socket costs no wake-ups.
+    BothEdge,
+}
+
+impl Interest {
+    fn flags(self) -> EpollFlags {
+        let edge = EpollFlags::EPOLLET;
+        match self {
+            Interest::Read => EpollFlags::EPOLLIN,
+            Interest::ReadEdge => EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP | edge,
+            Interest::WriteEdge => EpollFlags::EPOLLOUT | edge,
+            Interest::BothEdge => {
+                EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT | EpollFlags::EPOLLRDHUP | edge
+            }
+        }
+    }
 }
 
 impl Poller {
@@ -43,19 +75,29 @@ impl Poller {
             epoll,
             timer,
             events: vec![EpollEvent::empty(); EVENTS_PER_WAIT],
+            waits: 0,
         })
     }
 
-    /// Watches `fd` for readability and writability, edge-triggered: the
-    /// kernel reads or writes until EAGAIN before it parks a task, so an
-    /// edge is never missed. `Err(EPERM)` means the fd cannot be polled
-    /// (a regular file): it is always ready.
-    pub(crate) fn register(&self, fd: impl AsFd, token: u64, edge: bool) -> nix::Result<()> {
-        let mut flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT | EpollFlags::EPOLLRDHUP;
-        if edge {
-            flags |= EpollFlags::EPOLLET;
-        }
-        self.epoll.add(fd, EpollEvent::new(flags, token))
+    /// Watches `fd` for the directions `interest` names, and nothing
+    /// else: a level-triggered fd watched for a direction in which it is
+    /// always ready (an eventfd is always writable) would end every wait
+    /// at once, and the kernel would spin instead of sleeping.
+    /// `Err(EPERM)` means the fd cannot be polled (a regular file): it is
+    /// always ready.
+    pub(crate) fn register(
+        &self,
+        fd: impl AsFd,
+        token: u64,
+        interest: Interest,
+    ) -> nix::Result<()> {
+        self.epoll.add(fd, EpollEvent::new(interest.flags(), token))
+    }
+
+    /// How many waits returned since boot: a sleeping kernel adds one per
+    /// event or deadline, a spinning one thousands a second.
+    pub(crate) fn waits(&self) -> u64 {
+        self.waits
     }
 
     /// Waits up to `timeout` (`None`: for ever) and returns the tokens that
@@ -79,6 +121,7 @@ impl Poller {
                 }
             }
         };
+        self.waits += 1;
         match self.epoll.wait(&mut self.events, timeout) {
             Ok(n) => {
                 let mut tokens = Vec::with_capacity(n);

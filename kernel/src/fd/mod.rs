@@ -164,6 +164,7 @@ impl FdTable {
 use syscalls::{Pid, Reply, SysResult};
 
 use crate::dispatch::Outcome;
+use crate::poll::Interest;
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
 use host::Watch;
@@ -389,7 +390,11 @@ impl Kernel {
             return Watch::Unwatchable;
         };
         if host.watch == Watch::NotYet {
-            host.watch = match self.poller.register(&*host, token, true) {
+            let interest = match token {
+                console::STDIN_TOKEN => Interest::ReadEdge,
+                _ => Interest::WriteEdge,
+            };
+            host.watch = match self.poller.register(&*host, token, interest) {
                 Ok(()) => Watch::Watched,
                 Err(_) => Watch::Unwatchable,
             };

@@ -19,6 +19,7 @@ use syscalls::{Errno, Fd, Pid, Reply, Shutdown, SysResult};
 use super::host::host_errno;
 use super::Object;
 use crate::dispatch::Outcome;
+use crate::poll::Interest;
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
 
@@ -99,7 +100,9 @@ impl Kernel {
         // A socket epoll refuses could not block a task either; reads and
         // writes on it then simply never park.
         if let Some(socket) = &self.sockets[id as usize] {
-            let _ = self.poller.register(socket.fd.as_fd(), token, true);
+            let _ = self
+                .poller
+                .register(socket.fd.as_fd(), token, Interest::BothEdge);
         }
         self.open_sockets += 1;
         id

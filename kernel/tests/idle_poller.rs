@@ -1,0 +1,91 @@
+//! An idle kernel sleeps in the poller: while every task waits (a timer, a
+//! socket, a pipe nobody will write), the poller returns a handful of
+//! times, not thousands. Each test runs on the host's clock for a few
+//! hundred milliseconds and counts the poller's returns
+//! (`Kernel::stats().poller_waits`) instead of timing anything: a kernel
+//! that spins (an fd watched for a direction in which it is always ready)
+//! returns from every wait at once and fails by a factor of a hundred.
+
+mod support;
+
+use std::time::Duration;
+
+use kernel::{ConsoleSpec, Kernel, Message};
+use support::host_clock;
+use syscalls::{Command, Fd, FdMap, Signal};
+
+/// How long the tasks sit idle.
+const IDLE: Duration = Duration::from_millis(300);
+
+/// Generous: a sleeping kernel wakes for the deadline, the message that
+/// ends it, and a few spurious returns; a spinning one wakes about 3,000
+/// times a second.
+const MOST_WAITS: u64 = 20;
+
+/// Boots a kernel on the host's clock with `command` as its first program,
+/// sends it `SIGTERM` after `IDLE` (unless it ended before), runs it, and
+/// returns how many times its poller returned.
+fn poller_waits_while(command: Command) -> u64 {
+    let (console, _out, _err) = ConsoleSpec::scripted(b"");
+    let mut kernel = Kernel::boot(host_clock(), Vec::new(), console).expect("boot");
+    kernel.start(command);
+    let inbox = kernel.inbox();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(IDLE);
+        inbox.send(Message::HostSignal(Signal::Term));
+    });
+    kernel.run();
+    stopper.join().expect("the stopper thread");
+    kernel.stats().poller_waits
+}
+
+#[test]
+fn a_sleeping_task_leaves_the_poller_asleep() {
+    let waits = poller_waits_while(Command::from_fn(|sys| async move {
+        let _ = sys.sleep(IDLE * 10).await;
+        0
+    }));
+    assert!(waits <= MOST_WAITS, "the poller returned {waits} times");
+}
+
+#[test]
+fn a_server_blocked_in_accept_leaves_the_poller_asleep() {
+    let waits = poller_waits_while(Command::from_fn(|sys| async move {
+        let Ok(listener) = sys.listen("127.0.0.1:0").await else {
+            return 1;
+        };
+        let _ = sys.accept(listener).await;
+        0
+    }));
+    assert!(waits <= MOST_WAITS, "the poller returned {waits} times");
+}
+
+#[test]
+fn a_deadlocked_pipeline_leaves_the_poller_asleep() {
+    // Two stages, each reading the pipe the other would write to after
+    // its read: neither ever writes.
+    let waits = poller_waits_while(Command::from_fn(|sys| async move {
+        let (Ok((r1, w1)), Ok((r2, w2))) = (sys.pipe().await, sys.pipe().await) else {
+            return 1;
+        };
+        let stage = |input: Fd, output: Fd| {
+            Command::from_fn(|sys| async move {
+                let mut buf = [0u8; 8];
+                let _ = sys.read(Fd::STDIN, &mut buf).await;
+                let _ = sys.write(Fd::STDOUT, b"never").await;
+                0
+            })
+            .fds(FdMap::stdio().set(Fd::STDIN, input).set(Fd::STDOUT, output))
+        };
+        let (Ok(a), Ok(b)) = (
+            stage(r1, w2).spawn(&sys).await,
+            stage(r2, w1).spawn(&sys).await,
+        ) else {
+            return 1;
+        };
+        let _ = sys.wait(a).await;
+        let _ = sys.wait(b).await;
+        0
+    }));
+    assert!(waits <= MOST_WAITS, "the poller returned {waits} times");
+}

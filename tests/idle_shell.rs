@@ -1,0 +1,82 @@
+//! An idle coos uses no CPU: the interactive shell waiting at its prompt,
+//! and the `coos` binary running `sleep`, leave the kernel asleep in the
+//! poller. (The kernel's own tests, `kernel/tests/idle_poller.rs`, cover a
+//! sleeping task, a server in `accept` and a deadlocked pipeline.)
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kernel::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, Kernel, Message};
+use nix::sys::resource::{getrusage, UsageWho};
+use syscalls::Signal;
+
+/// How long coos sits idle.
+const IDLE: Duration = Duration::from_millis(300);
+
+#[test]
+fn the_shell_waiting_at_its_prompt_leaves_the_poller_asleep() {
+    // A terminal whose person never types: the line editor is asked for a
+    // line and never answers.
+    let screen = Capture::default();
+    let console = ConsoleSpec {
+        input: ConsoleInput::Terminal(Box::new(|_| {})),
+        stdout: ConsoleOutput::Capture(screen.clone()),
+        stderr: ConsoleOutput::Capture(screen.clone()),
+        terminal: Some(true),
+    };
+    let config = kernel::Config {
+        clock: kernel::ClockKind::Host,
+        ..kernel::Config::default()
+    };
+    let mut kernel: Kernel = coos::boot(config, console, &["sh".to_string()]).expect("boot");
+    let inbox = kernel.inbox();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(IDLE);
+        inbox.send(Message::HostSignal(Signal::Term));
+    });
+    kernel.run();
+    stopper.join().expect("the stopper thread");
+    let waits = kernel.stats().poller_waits;
+    assert!(
+        String::from_utf8_lossy(&screen.borrow()).contains("$ "),
+        "the prompt was shown"
+    );
+    assert!(waits <= 20, "the poller returned {waits} times in {IDLE:?}");
+}
+
+#[test]
+fn coos_running_sleep_uses_next_to_no_cpu() {
+    let before = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
+        .args(["run", "sleep", "0.5"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("coos starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("coos run sleep 0.5 did not end within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "coos run sleep 0.5: {status}");
+    let after = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    let cpu = |u: &nix::sys::resource::Usage| {
+        let (us, sy) = (u.user_time(), u.system_time());
+        Duration::new(us.tv_sec() as u64, us.tv_usec() as u32 * 1000)
+            + Duration::new(sy.tv_sec() as u64, sy.tv_usec() as u32 * 1000)
+    };
+    let used = cpu(&after) - cpu(&before);
+    // A spinning kernel burns the whole half second; an idle one a few ms
+    // (boot included). The bound leaves room for a loaded machine.
+    assert!(
+        used < Duration::from_millis(250),
+        "coos used {used:?} of CPU sleeping 0.5 s"
+    );
+}
