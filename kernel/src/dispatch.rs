@@ -5,6 +5,7 @@
 
 use syscalls::{Errno, Pid, ProgramInfo, Reply, SysResult, Syscall, Usage};
 
+use crate::fd::Move;
 use crate::task::WaitOn;
 use crate::Kernel;
 
@@ -17,6 +18,9 @@ pub(crate) enum Outcome {
     /// The caller waits; the handler has parked it where the event it waits
     /// for will find it.
     Block(WaitOn),
+    /// A read or write goes on: its bytes move in the caller's next poll,
+    /// which must follow at once (nothing else may touch what it lends).
+    Move(Move),
     /// The caller no longer runs (it exited or killed itself).
     Gone,
 }
@@ -38,34 +42,22 @@ fn host_usage() -> Usage {
     }
 }
 
-/// The text a call lends: `len` bytes of UTF-8 at `at` (`EINVAL` if they
-/// are not, or if `at` is null).
-///
-/// # Safety
-/// `at` is null or valid for `len` bytes until the call's reply.
-unsafe fn lent_text<'a>(at: *const u8, len: usize) -> SysResult<&'a str> {
-    if at.is_null() {
-        return Err(Errno::EINVAL);
-    }
-    // SAFETY: the caller's contract; not null, checked above.
-    let bytes = unsafe { std::slice::from_raw_parts(at, len) };
-    std::str::from_utf8(bytes).map_err(|_| Errno::EINVAL)
+/// The text a call carried, copied into the trap when it was made
+/// (`EINVAL` if it is not UTF-8, or its pointer was null).
+fn lent_text(text: Option<Vec<u8>>) -> SysResult<String> {
+    String::from_utf8(text.ok_or(Errno::EINVAL)?).map_err(|_| Errno::EINVAL)
 }
 
 impl Kernel {
     pub(crate) fn dispatch(&mut self, pid: Pid, call: Syscall) -> Outcome {
         use Outcome::Done;
         match call {
-            Syscall::Spawn(request) => {
-                // SAFETY: the request lives in the caller's spawn future,
-                // alive and pinned while the call is in the kernel (the
-                // contract of `Sys::call`); only this line touches it.
-                let request = unsafe { request.as_mut() }.and_then(Option::take);
-                Done(match request {
-                    Some(request) => self.sys_spawn(pid, request).map(Reply::Pid),
-                    None => Err(Errno::EINVAL),
-                })
-            }
+            // What a call carries beside its words was moved or copied into
+            // the trap in the poll that made it (`syscalls/src/trap.rs`).
+            Syscall::Spawn(_) => Done(match self.trap.take_spawn() {
+                Some(request) => self.sys_spawn(pid, request).map(Reply::Pid),
+                None => Err(Errno::EINVAL),
+            }),
             Syscall::Exit(code) => {
                 self.exit_task(pid, code);
                 Outcome::Gone
@@ -80,39 +72,32 @@ impl Kernel {
             Syscall::SetDeadline(at) => Done(Ok(self.sys_set_deadline(pid, at))),
             Syscall::Yield => Outcome::Yield,
             Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
-            Syscall::Read { fd, buf, len } => self.sys_read(pid, fd, buf, len),
-            Syscall::Write { fd, buf, len } => self.sys_write(pid, fd, buf, len),
+            Syscall::Read { fd, len, .. } => self.sys_read(pid, fd, len),
+            Syscall::Write { fd, len, done, .. } => self.sys_write(pid, fd, len, done),
             Syscall::Close(fd) => Done(self.sys_close(pid, fd)),
             Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),
-            Syscall::Open { path, len } => {
-                // SAFETY: `Sys::call`'s contract: the caller lends `len`
-                // bytes at `path` until the reply.
-                let path = unsafe { lent_text(path, len) };
-                Done(path.and_then(|p| self.sys_open(pid, p)))
+            Syscall::Open { .. } => {
+                let path = lent_text(self.trap.take_text());
+                Done(path.and_then(|p| self.sys_open(pid, &p)))
             }
-            Syscall::Blocking(job) => {
-                // SAFETY: as for Spawn, the job lives in the caller's pinned
-                // call future while the call is in the kernel.
-                match unsafe { job.as_mut() }.and_then(Option::take) {
-                    Some(job) => self.sys_blocking(pid, job),
-                    None => Done(Err(Errno::EINVAL)),
-                }
+            Syscall::Blocking(_) => match self.trap.take_job() {
+                Some(job) => self.sys_blocking(pid, job),
+                None => Done(Err(Errno::EINVAL)),
+            },
+            Syscall::Poll { .. } => {
+                let entries = self.trap.take_polls();
+                self.sys_poll(pid, entries)
             }
-            Syscall::Poll { fds, len } => self.sys_poll(pid, fds, len),
-            Syscall::Listen { addr, len } => {
-                // SAFETY: as for Open.
-                let addr = unsafe { lent_text(addr, len) };
-                Done(addr.and_then(|a| self.sys_listen(pid, a)))
+            Syscall::Listen { .. } => {
+                let addr = lent_text(self.trap.take_text());
+                Done(addr.and_then(|a| self.sys_listen(pid, &a)))
             }
             Syscall::Accept(fd) => self.sys_accept(pid, fd),
-            Syscall::Connect { addr, len } => {
-                // SAFETY: as for Open.
-                match unsafe { lent_text(addr, len) } {
-                    Ok(addr) => self.sys_connect(pid, addr),
-                    Err(e) => Done(Err(e)),
-                }
-            }
+            Syscall::Connect { .. } => match lent_text(self.trap.take_text()) {
+                Ok(addr) => self.sys_connect(pid, &addr),
+                Err(e) => Done(Err(e)),
+            },
             Syscall::Shutdown(fd, how) => Done(self.sys_shutdown(pid, fd, how)),
             Syscall::LocalAddr(fd) => Done(self.sys_local_addr(pid, fd)),
             Syscall::Tasks => Done(Ok(Reply::Tasks(Box::new(self.snapshot())))),

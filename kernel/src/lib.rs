@@ -124,6 +124,8 @@ pub struct Kernel {
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
     deadlines: task::PidMap<Duration>,
+    /// The entries of the tasks parked in `poll` (the kernel's copies).
+    polls: task::PidMap<Vec<syscalls::PollFd>>,
     clock: Clock,
     cpu_clock: CpuClock,
     /// The task that ran last: (its live slot, pid, CPU clock when it
@@ -182,6 +184,7 @@ impl Kernel {
             ready: runq::RunQueue::default(),
             timers: Timers::default(),
             deadlines: task::PidMap::default(),
+            polls: task::PidMap::default(),
             pipes: Vec::new(),
             free_pipes: Vec::new(),
             sockets: Vec::new(),

@@ -243,6 +243,9 @@ impl Kernel {
         if !self.deadlines.is_empty() {
             self.deadlines.remove(&pid);
         }
+        if matches!(was, RunState::Blocked(crate::task::WaitOn::Poll)) {
+            self.polls.remove(&pid);
+        }
         if matches!(was, RunState::Ready(Some(PackedReply::KEPT_ASIDE))) {
             self.big_replies.remove(&pid);
         }

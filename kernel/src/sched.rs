@@ -17,6 +17,7 @@ use std::time::Duration;
 use syscalls::{PackedReply, Pid, Reply, SysResult};
 
 use crate::dispatch::Outcome;
+use crate::fd::Move;
 use crate::inbox::Message;
 use crate::panic;
 use crate::poll::WAKE_TOKEN;
@@ -87,33 +88,36 @@ impl Kernel {
         self.charge_running(started);
         self.charging = Some((live_slot, pid, started));
         let live = self.tasks.live_at(live_slot);
+        // What the next poll gets: an answer, or bytes to move.
         let mut answer = match live.state {
             RunState::Ready(answer) => {
                 live.state = RunState::Running;
                 live.counters.scheduled += 1;
-                answer
+                Answer::from(answer)
             }
             // A parked task on the ready queue was woken to try its call
-            // again (a reader whose pipe got bytes: it takes them now, so
-            // one killed before this leaves them for the next). Its wait
-            // stays in place until then: waking it moves nothing.
+            // again (a reader whose pipe got bytes: it takes them now, in
+            // its own poll, so one killed before this leaves them for the
+            // next). Its wait stays in place until then: waking it moves
+            // nothing.
             RunState::Blocked(on) if on.retried_when_woken() => {
                 live.state = RunState::Running;
                 live.counters.scheduled += 1;
                 match self.retry(pid, on) {
-                    Outcome::Done(r) => Some(self.pack_answer(pid, r)),
+                    Outcome::Done(r) => Answer::Reply(self.pack_answer(pid, r)),
+                    Outcome::Move(lent) => Answer::Move(lent),
                     // Someone else took the bytes: parked again.
                     Outcome::Block(on) => {
                         self.block(pid, on);
                         return;
                     }
                     Outcome::Yield | Outcome::Gone => {
-                        unreachable!("a retried read or write finishes or parks")
+                        unreachable!("a retried call finishes, moves bytes or parks")
                     }
                 }
             }
             // A stale entry: it is parked on something that ends its call
-            // itself (a timer, a child, a pipe's room).
+            // itself (a timer, a child).
             RunState::Blocked(_) | RunState::Running | RunState::Zombie(_) => return,
         };
         let mut future =
@@ -122,19 +126,37 @@ impl Kernel {
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
-            match answer {
-                Some(PackedReply::KEPT_ASIDE) => {
+            let lent = match answer {
+                Answer::Reply(PackedReply::KEPT_ASIDE) => {
                     let big = self.take_kept_aside(pid);
                     self.trap.put_reply(big);
+                    None
                 }
-                Some(packed) => self.trap.put_packed(packed),
-                None => self.trap.clear(),
+                Answer::Reply(packed) => {
+                    self.trap.put_packed(packed);
+                    None
+                }
+                Answer::Move(lent) => {
+                    // SAFETY: what `lent` points at (a pipe's ring, the
+                    // console's buffers, a host fd) is the kernel's, and
+                    // nothing but this poll runs until it returns.
+                    unsafe { self.trap.put_transfer(lent.transfer) };
+                    Some(lent)
+                }
+                Answer::None => {
+                    self.trap.clear();
+                    None
+                }
+            };
+            let polled = panic::guard(|| future.as_mut().poll(&mut cx));
+            // The bytes the poll moved are accounted for first: its next
+            // call (in the slot now) may be a read of what it just wrote.
+            if let Some(lent) = lent {
+                let moved = self.trap.take_moved();
+                self.settle_move(lent, moved);
             }
-            let fault = match panic::guard(|| future.as_mut().poll(&mut cx)) {
-                // SAFETY: the task just returned Pending; its future (where
-                // the request lives) is neither polled nor dropped before
-                // the request is taken.
-                Ok(Poll::Pending) => match unsafe { self.trap.take_request() } {
+            let fault = match polled {
+                Ok(Poll::Pending) => match self.trap.take_request() {
                     Some(call) => {
                         let live = self.tasks.live_at(live_slot);
                         live.counters.syscalls += 1;
@@ -154,12 +176,25 @@ impl Kernel {
                             Outcome::Done(r) if budget > 1 => {
                                 budget -= 1;
                                 future = live.future.take().expect("the running task has its coroutine");
-                                answer = Some(self.pack_answer(pid, r));
+                                answer = Answer::Reply(self.pack_answer(pid, r));
+                                continue;
+                            }
+                            Outcome::Move(lent) if budget > 1 => {
+                                budget -= 1;
+                                future = live.future.take().expect("the running task has its coroutine");
+                                answer = Answer::Move(lent);
                                 continue;
                             }
                             Outcome::Done(r) => {
                                 let answer = self.pack_answer(pid, r);
                                 self.tasks.live_at(live_slot).state = RunState::Ready(Some(answer));
+                                self.ready.push_back(pid);
+                            }
+                            // What a move lends is good for the poll that
+                            // follows at once only: later, the task makes
+                            // its call again.
+                            Outcome::Move(_) => {
+                                live.state = RunState::Ready(Some(PackedReply::AGAIN));
                                 self.ready.push_back(pid);
                             }
                             Outcome::Yield => {
@@ -238,6 +273,10 @@ impl Kernel {
     /// Finishes the call `pid` is blocked in with `result` and puts it at
     /// the back of the ready queue.
     pub(crate) fn complete(&mut self, pid: Pid, result: SysResult<Reply>) {
+        if !self.polls.is_empty() {
+            // A poll ended by its deadline: its entries are not needed.
+            self.polls.remove(&pid);
+        }
         let answer = self.pack_answer(pid, result);
         match self.tasks.live_mut(pid) {
             Some(live) => {
@@ -285,16 +324,6 @@ impl Kernel {
             .unwrap_or(Err(syscalls::Errno::EIO))
     }
 
-    /// Applies the outcome of a retried blocked call.
-    pub(crate) fn settle(&mut self, pid: Pid, outcome: Outcome) {
-        match outcome {
-            Outcome::Done(r) => self.complete(pid, r),
-            Outcome::Block(on) => self.block(pid, on),
-            Outcome::Yield => self.complete(pid, Ok(Reply::Unit)),
-            Outcome::Gone => {}
-        }
-    }
-
     /// Makes the reader `pid`, parked reading `object`, ready to read again
     /// when it runs. A stale pid, or a task parked on something else, is
     /// left alone. Returns how many bytes it asked for (0 if left alone).
@@ -317,10 +346,7 @@ impl Kernel {
     /// If `pid` is parked in `poll`, makes it look at its descriptors again
     /// when it runs. Returns whether it was.
     pub(crate) fn wake_poller(&mut self, pid: Pid) -> bool {
-        if !matches!(
-            self.tasks.state(pid),
-            Some(RunState::Blocked(WaitOn::Poll { .. }))
-        ) {
+        if !matches!(self.tasks.state(pid), Some(RunState::Blocked(WaitOn::Poll))) {
             return false;
         }
         self.wake(pid);
@@ -451,6 +477,22 @@ impl Kernel {
                 _ => break,
             }
         }
+    }
+}
+
+/// What the next poll of a task gets.
+enum Answer {
+    /// Nothing: its first poll.
+    None,
+    /// The answer to its call (`PackedReply::AGAIN`: make it again).
+    Reply(PackedReply),
+    /// Bytes to move for its read or write, lent for this poll.
+    Move(Move),
+}
+
+impl From<Option<PackedReply>> for Answer {
+    fn from(answer: Option<PackedReply>) -> Answer {
+        answer.map_or(Answer::None, Answer::Reply)
     }
 }
 

@@ -39,18 +39,13 @@ pub(crate) enum WaitOn {
     Sleep { until: Duration },
     /// A child's exit: `Some(pid)` one child, `None` any.
     Child { pid: Option<Pid> },
-    /// Bytes to read from `object` (named `fd` by the task) into `buf`.
-    Read {
-        fd: Fd,
-        object: Object,
-        buf: *mut u8,
-        len: usize,
-    },
-    /// Readiness of any of the caller's `len` poll entries at `fds`.
-    Poll {
-        fds: *mut syscalls::PollFd,
-        len: usize,
-    },
+    /// Bytes to read from `object` (named `fd` by the task), up to `len`.
+    /// No pointer to the task's buffer: the bytes move when the task's
+    /// call, retried, is polled (see `syscalls/src/trap.rs`).
+    Read { fd: Fd, object: Object, len: usize },
+    /// Readiness of any of the caller's poll entries (kept by the kernel,
+    /// in `Kernel::polls`).
+    Poll,
     /// A job on the blocking pool, by number.
     Blocking { job: u64 },
     /// A connection to take from the listening socket `object`.
@@ -58,11 +53,10 @@ pub(crate) enum WaitOn {
     /// A connection being made on the socket with this id (not yet in the
     /// task's fd table: the wait holds its one reference).
     Connect { socket: u32 },
-    /// Bytes to write: `buf[done..len]` is still to go.
+    /// Bytes to write: `len - done` of the `len` are still to go.
     Write {
         fd: Fd,
         object: Object,
-        buf: *const u8,
         len: usize,
         done: usize,
     },
@@ -70,16 +64,17 @@ pub(crate) enum WaitOn {
 
 impl WaitOn {
     /// Is a task parked on this woken by being put on the ready queue, to
-    /// try its call again when it runs? (Readers, accepts, connects, polls
-    /// and socket writers are; sleeps, waits, blocking jobs and pipe
-    /// writers have their calls ended by the event itself.)
+    /// try its call again when it runs? (Readers, writers, accepts,
+    /// connects and polls are: their bytes move only in their own poll;
+    /// sleeps, waits and blocking jobs have their calls ended by the event
+    /// itself.)
     pub(crate) fn retried_when_woken(&self) -> bool {
         match self {
             WaitOn::Read { .. }
+            | WaitOn::Write { .. }
             | WaitOn::Accept { .. }
             | WaitOn::Connect { .. }
-            | WaitOn::Poll { .. } => true,
-            WaitOn::Write { object, .. } => matches!(object, Object::Socket(_)),
+            | WaitOn::Poll => true,
             WaitOn::Sleep { .. } | WaitOn::Child { .. } | WaitOn::Blocking { .. } => false,
         }
     }
@@ -93,7 +88,7 @@ impl WaitOn {
             WaitOn::Accept { fd, .. } => TaskState::Accepting(fd),
             WaitOn::Connect { .. } => TaskState::Connecting,
             WaitOn::Blocking { .. } => TaskState::Blocked("blocking work"),
-            WaitOn::Poll { .. } => TaskState::Blocked("poll"),
+            WaitOn::Poll => TaskState::Blocked("poll"),
         }
     }
 }

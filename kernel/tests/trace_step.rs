@@ -175,7 +175,7 @@ fn two_children_taking_turns_and_a_sleep_give_this_exact_trace() {
 }
 
 #[test]
-fn a_pipe_handoff_is_traced_as_block_and_wake() {
+fn bytes_cross_a_full_pipe_in_the_polls_of_the_writer_and_the_reader() {
     let run = support::run(b"", |sys| async move {
         let (r, w) = sys.pipe_with_capacity(2).await.unwrap();
         let writer = syscalls::Command::from_fn(|sys| async move {
@@ -187,14 +187,12 @@ fn a_pipe_handoff_is_traced_as_block_and_wake() {
         .await
         .unwrap();
         sys.close(w).await.unwrap();
-        let mut one = [0u8; 1];
-        assert_eq!(sys.read(r, &mut one).await, Ok(1));
+        let mut got = Vec::new();
         let mut buf = [0u8; 8];
-        assert_eq!(sys.read(r, &mut buf).await, Ok(2));
-        assert_eq!(&buf[..2], b"bc");
-        assert_eq!(sys.read(r, &mut buf).await, Ok(2));
-        assert_eq!(&buf[..2], b"de");
-        assert_eq!(sys.read(r, &mut buf).await, Ok(0));
+        while let Ok(n @ 1..) = sys.read(r, &mut buf).await {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert_eq!(got, ["ab", "cd", "e"]);
         sys.wait(writer).await.unwrap();
         0
     });
@@ -209,22 +207,30 @@ fn a_pipe_handoff_is_traced_as_block_and_wake() {
             "syscall 2 spawn",      //   the writer gets fd 4 as its fd 1
             "spawn 2 -> 3 main",    //
             "syscall 2 close",      //   main closes its write end
-            "syscall 2 read",       //   1 byte; the pipe is empty
+            "syscall 2 read",       //   the pipe is empty
             "block 2 reading fd 3", //
             "run 3",                // writer
-            "syscall 3 write",      //   "a" straight to main, "bc" buffered,
-            "wake 2",               //
-            "block 3 writing fd 1", //   "de" must wait: the pipe is full
-            "run 2",                // main has "a"
-            "syscall 2 read",       //   takes "bc"; "de" moves in
-            "wake 3",               //   and the writer's write is done
-            "syscall 2 read",       //   takes "de"
-            "syscall 2 read",       //   empty, a writer is left
+            "syscall 3 write",      //   its poll copies "ab" into the pipe
+            "wake 2",               //   main may read now
+            "syscall 3 write",      //   "cde" goes on: the pipe is full
+            "block 3 writing fd 1", //
+            "run 2",                // main's poll copies "ab" out,
+            "wake 3",               //   the writer may go on
+            "syscall 2 read",       //   the pipe is empty again
             "block 2 reading fd 3", //
-            "run 3",                // writer ends: closing its fds comes
-            "wake 2",               //   first (main's read returns EOF),
+            "run 3",                // writer: "cd" in
+            "wake 2",               //
+            "syscall 3 write",      //   "e" must wait
+            "block 3 writing fd 1", //
+            "run 2",                // main takes "cd"
+            "wake 3",               //
+            "syscall 2 read",       //
+            "block 2 reading fd 3", //
+            "run 3",                // writer: "e" in, done; closing its fds
+            "wake 2",               //   (main will see EOF after "e"),
             "exit 3 0",             //   then the exit is recorded
-            "run 2",                // main
+            "run 2",                // main takes "e"
+            "syscall 2 read",       //   end-of-file
             "syscall 2 wait",       //   the writer is a zombie already
             "reap 3",               //
             "exit 2 0",             //

@@ -11,10 +11,10 @@ use crate::types::{
 use crate::Sys;
 
 /// A request from a task to the kernel. Plain words, `Copy`: what a call
-/// lends the kernel (a buffer, a path, a spawn request, a job) stays in the
-/// caller's memory, pointed at, while the call is in the kernel (the
-/// contract of [`Sys::call`](crate::Sys::call)). So a request is copied,
-/// never dropped: no call pays for drop glue.
+/// lends (a buffer, a path, a spawn request, a job) is pointed at, and
+/// touched only while the call's future is being polled (the contract of
+/// [`Sys::call`](crate::Sys::call); `trap.rs` says how). So a request is
+/// copied, never dropped: no call pays for drop glue.
 #[derive(Clone, Copy)]
 pub enum Syscall {
     /// Start a child task. Its argv is `request.args`; what it runs is
@@ -22,8 +22,8 @@ pub enum Syscall {
     /// named there are shared, not copied: both see one pipe end).
     /// Replies `Reply::Pid(child)`.
     ///
-    /// The request stays in the caller (the kernel takes it out of the
-    /// `Option` while it handles the call), so a spawn allocates no request.
+    /// The request stays in the caller until the poll that traps moves it
+    /// out of the `Option` into the kernel, so a spawn allocates no request.
     ///
     /// # Errors
     /// `ENOENT` no program by that name; `EBADF` a parent fd in the map is
@@ -90,8 +90,9 @@ pub enum Syscall {
     /// there, or end-of-file (every writer gone): replies `Reply::Size(n)`,
     /// `n == 0` only at end-of-file or for `len == 0`.
     ///
-    /// The kernel writes into `buf` while the task is blocked: the `Sys`
-    /// method that makes this request keeps `buf` borrowed until the reply.
+    /// The bytes are copied into `buf` in a poll of the call's future (the
+    /// `Sys` method keeps `buf` borrowed by it), never while it is not
+    /// being polled.
     ///
     /// # Errors
     /// `EBADF` fd not open for reading.
@@ -121,6 +122,9 @@ pub enum Syscall {
         buf: *const u8,
         /// How many.
         len: usize,
+        /// How many of them this call has written already (0 when it is
+        /// made; the call's future counts them as they go in).
+        done: usize,
     },
     /// Close a descriptor. Replies `Reply::Unit`.
     ///
@@ -146,7 +150,7 @@ pub enum Syscall {
     /// `EINVAL` not an `IP:PORT` (or not UTF-8); `EADDRINUSE`; `EMFILE`
     /// table full.
     Listen {
-        /// The address: `len` bytes of UTF-8, lent until the reply.
+        /// The address: `len` bytes of UTF-8, copied when the call is made.
         addr: *const u8,
         /// How many.
         len: usize,
@@ -166,7 +170,7 @@ pub enum Syscall {
     /// `EINVAL` not an `IP:PORT` (or not UTF-8); `ECONNREFUSED`;
     /// `ENETUNREACH`; `ETIMEDOUT` (a deadline); `EMFILE` table full.
     Connect {
-        /// The address: `len` bytes of UTF-8, lent until the reply.
+        /// The address: `len` bytes of UTF-8, copied when the call is made.
         addr: *const u8,
         /// How many.
         len: usize,
@@ -191,7 +195,8 @@ pub enum Syscall {
     /// # Errors
     /// `EBADF` an fd not open; `ETIMEDOUT` the deadline passed.
     Poll {
-        /// The caller's entries, which stay borrowed until the reply.
+        /// The caller's entries: copied into the kernel when the call is
+        /// made, their `ready` written back in the poll that ends it.
         fds: *mut PollFd,
         /// How many.
         len: usize,
@@ -202,8 +207,8 @@ pub enum Syscall {
     /// [`Sys::run_blocking`](crate::Sys::run_blocking)). A caller killed
     /// meanwhile does not stop the job; its result is dropped.
     ///
-    /// The job stays in the caller; the kernel takes it out of the
-    /// `Option` (as with `Spawn`).
+    /// The job moves out of the caller's `Option` in the poll that traps
+    /// (as with `Spawn`).
     ///
     /// # Errors
     /// `EAGAIN` the host refused a thread for the pool; `EINVAL` the job was
@@ -217,7 +222,7 @@ pub enum Syscall {
     /// `ENOENT` no such device; `EINVAL` the path is not UTF-8; `EMFILE`
     /// table full.
     Open {
-        /// The path: `len` bytes of UTF-8, lent until the reply.
+        /// The path: `len` bytes of UTF-8, copied when the call is made.
         path: *const u8,
         /// How many.
         len: usize,
@@ -298,6 +303,9 @@ pub enum Reply {
     Usage(Box<Usage>),
     /// A socket address, `IP:PORT`.
     Addr(Box<String>),
+    /// A `poll`'s entries with `ready` filled in (the call's future copies
+    /// them back and answers `Size(number ready)`).
+    Polled(Box<Vec<PollFd>>),
 }
 
 /// Which direction `shutdown` stops.
@@ -320,7 +328,7 @@ impl Syscall {
     pub fn read_in_place(&self) -> Syscall {
         match *self {
             Syscall::Read { fd, buf, len } => Syscall::Read { fd, buf, len },
-            Syscall::Write { fd, buf, len } => Syscall::Write { fd, buf, len },
+            Syscall::Write { fd, buf, len, done } => Syscall::Write { fd, buf, len, done },
             Syscall::Yield => Syscall::Yield,
             Syscall::Wait { pid, hang } => Syscall::Wait { pid, hang },
             Syscall::Sleep(d) => Syscall::Sleep(d),

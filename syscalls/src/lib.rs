@@ -10,11 +10,13 @@
 mod call;
 mod errno;
 mod sys;
+mod trap;
 mod types;
 
 pub use call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 pub use errno::Errno;
-pub use sys::{Command, PackedReply, Sys, SysResult, Trap};
+pub use sys::{Command, Sys, SysResult};
+pub use trap::{HostRead, HostWrite, Job, PackedReply, Transfer, Trap};
 pub use types::{
     ExitCode, Fd, FdMap, Interest, Main, PGroup, Pid, PollFd, Program, ProgramInfo, Signal,
     TaskFuture, TaskInfo, TaskState, Usage, PIPE_BUF,

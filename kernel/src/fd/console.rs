@@ -8,12 +8,10 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use std::slice;
+use syscalls::{Errno, Fd, Pid, Reply, Transfer};
 
-use syscalls::{Errno, Fd, Pid, Reply};
-
-use super::host::{HostFd, Watch};
-use super::Object;
+use super::host::{read_fd, write_fd, HostFd, Watch};
+use super::{Move, Object};
 use crate::dispatch::Outcome;
 use crate::task::WaitOn;
 use crate::Kernel;
@@ -163,7 +161,13 @@ pub(crate) struct Console {
     pub read_waiters: VecDeque<Pid>,
     /// Tasks parked writing to a host stdout/stderr that was full.
     pub write_waiters: VecDeque<Pid>,
+    /// Where a task's poll copies what it writes to a capture or a sink.
+    pub scratch: Vec<u8>,
 }
+
+/// The most a task's write moves to a capture or a sink in one poll: the
+/// scratch buffer's bound (the write goes on in the polls that follow).
+const SCRATCH: usize = 256 * 1024;
 
 /// Poller tokens of the host's stdio.
 pub(crate) const STDIN_TOKEN: u64 = 1;
@@ -204,6 +208,7 @@ impl Console {
             foreground: Pid(0),
             read_waiters: VecDeque::new(),
             write_waiters: VecDeque::new(),
+            scratch: Vec::new(),
         };
         for host in console.host_fds() {
             host.set_nonblocking();
@@ -241,26 +246,22 @@ impl Console {
 }
 
 impl Kernel {
-    /// Reads console input into the task's buffer, or parks the task until
-    /// there is some.
-    pub(crate) fn console_read(&mut self, pid: Pid, fd: Fd, buf: *mut u8, len: usize) -> Outcome {
-        // SAFETY: `buf[..len]` is the buffer the task lent with this read;
-        // the task is inside the call, so the borrow is live and unaliased.
-        let out = unsafe { slice::from_raw_parts_mut(buf, len) };
+    /// Lends the task's next poll the console input there is, or parks
+    /// the task until there is some.
+    pub(crate) fn console_read(&mut self, pid: Pid, fd: Fd, len: usize) -> Outcome {
         let parked = WaitOn::Read {
             fd,
             object: Object::ConsoleIn,
-            buf,
             len,
         };
         match &mut self.console.input {
             Input::Fed(fed) => {
                 if !fed.buf.is_empty() {
-                    let n = out.len().min(fed.buf.len());
-                    for (o, b) in out.iter_mut().zip(fed.buf.drain(..n)) {
-                        *o = b;
-                    }
-                    Outcome::Done(Ok(Reply::Size(n)))
+                    let (a, b) = fed.buf.as_slices();
+                    Outcome::Move(Move {
+                        transfer: Transfer::Out([(a.as_ptr(), a.len()), (b.as_ptr(), b.len())]),
+                        object: Object::ConsoleIn,
+                    })
                 } else if fed.eof {
                     // A terminal's Ctrl-D ends this read only.
                     fed.eof = fed.terminal.is_none();
@@ -274,49 +275,76 @@ impl Kernel {
                     Outcome::Block(parked)
                 }
             }
-            Input::Host(host) => match host.read(out) {
-                Err(Errno::EAGAIN) => self.park_on_host(pid, STDIN_TOKEN, parked),
-                other => Outcome::Done(other.map(Reply::Size)),
-            },
+            Input::Host(host) if host.ready => Outcome::Move(Move {
+                transfer: Transfer::HostRead(host.raw(), read_fd),
+                object: Object::ConsoleIn,
+            }),
+            Input::Host(_) => self.park_on_host(pid, STDIN_TOKEN, parked),
         }
     }
 
-    /// Writes `buf[done..len]` to console output; a full host fd parks the
-    /// task with what is left.
+    /// The task's poll took `n` bytes of console input (or met `EAGAIN` on
+    /// the host's stdin).
+    pub(crate) fn console_taken(&mut self, n: usize, would_block: bool) {
+        match &mut self.console.input {
+            Input::Fed(fed) => drop(fed.buf.drain(..n.min(fed.buf.len()))),
+            Input::Host(host) => host.ready &= !would_block,
+        }
+    }
+
+    /// Lends the task's next poll room for what it writes to console
+    /// output: the host's fd itself, or the kernel's scratch buffer for a
+    /// capture or a sink; a full host fd parks the task.
     pub(crate) fn console_write(
         &mut self,
         pid: Pid,
         fd: Fd,
         object: Object,
-        buf: *const u8,
         len: usize,
-        mut done: usize,
+        done: usize,
     ) -> Outcome {
-        // SAFETY: `buf[..len]` is the buffer the task lent with this write;
-        // the task is inside the call, so the borrow is live.
-        let src = unsafe { slice::from_raw_parts(buf, len) };
         let (out, token) = match object {
             Object::ConsoleErr => (&mut self.console.stderr, STDERR_TOKEN),
             _ => (&mut self.console.stdout, STDOUT_TOKEN),
         };
-        while done < len {
-            match out.write(&src[done..]) {
-                Ok(n) => done += n,
-                Err(Errno::EAGAIN) => {
-                    let parked = WaitOn::Write {
-                        fd,
-                        object,
-                        buf,
-                        len,
-                        done,
-                    };
-                    return self.park_on_host(pid, token, parked);
-                }
-                Err(e) if done == 0 => return Outcome::Done(Err(e)),
-                Err(_) => break,
+        let transfer = match out {
+            Output::Host(host) if host.ready => Transfer::HostWrite(host.raw(), write_fd),
+            Output::Host(_) => {
+                let parked = WaitOn::Write {
+                    fd,
+                    object,
+                    len,
+                    done,
+                };
+                return self.park_on_host(pid, token, parked);
+            }
+            Output::Capture(_) | Output::Sink(_) => {
+                let scratch = &mut self.console.scratch;
+                scratch.resize((len - done).min(SCRATCH), 0);
+                Transfer::In([
+                    (scratch.as_mut_ptr(), scratch.len()),
+                    (std::ptr::null_mut(), 0),
+                ])
+            }
+        };
+        Outcome::Move(Move { transfer, object })
+    }
+
+    /// The task's poll wrote `n` bytes to console output: into the scratch
+    /// buffer, which goes on to the capture or sink now (or it met
+    /// `EAGAIN` on the host's fd).
+    pub(crate) fn console_given(&mut self, object: Object, n: usize, would_block: bool) {
+        let console = &mut self.console;
+        let out = match object {
+            Object::ConsoleErr => &mut console.stderr,
+            _ => &mut console.stdout,
+        };
+        match out {
+            Output::Host(host) => host.ready &= !would_block,
+            out => {
+                let _ = out.write(&console.scratch[..n.min(console.scratch.len())]);
             }
         }
-        Outcome::Done(Ok(Reply::Size(done)))
     }
 
     fn park_on_host(&mut self, pid: Pid, token: u64, parked: WaitOn) -> Outcome {

@@ -36,6 +36,30 @@ pub(crate) fn host_errno(e: HostErrno) -> Errno {
     }
 }
 
+/// Reads a host fd the kernel keeps open: what a task's poll calls with
+/// its buffer (`syscalls::Transfer::HostRead`).
+pub(crate) fn read_fd(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match nix::unistd::read(fd, buf) {
+            Err(HostErrno::EINTR) => continue,
+            other => return other.map_err(host_errno),
+        }
+    }
+}
+
+/// Writes a host fd the kernel keeps open (`Transfer::HostWrite`).
+pub(crate) fn write_fd(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel keeps `fd` open while a task's poll writes to it
+    // (the contract of `Trap::put_transfer`), and longer than this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    loop {
+        match nix::unistd::write(fd, buf) {
+            Err(HostErrno::EINTR) => continue,
+            other => return other.map_err(host_errno),
+        }
+    }
+}
+
 /// Whether epoll can watch this fd: unknown until the first time a task
 /// must wait on it. A regular file or `/dev/null` cannot be watched (epoll
 /// answers EPERM) and never makes a task wait anyway.
@@ -50,6 +74,10 @@ pub(crate) struct HostFd {
     fd: BorrowedFd<'static>,
     original: Option<OFlag>,
     pub watch: Watch,
+    /// Might a read (stdin) or a write (stdout, stderr) go on now? Until a
+    /// task's call meets `EAGAIN`; again when the poller says so (the fd
+    /// is watched edge-triggered, for the one direction it is used in).
+    pub ready: bool,
 }
 
 impl HostFd {
@@ -64,6 +92,7 @@ impl HostFd {
             fd,
             original,
             watch: Watch::NotYet,
+            ready: true,
         }
     }
 
@@ -76,22 +105,12 @@ impl HostFd {
         }
     }
 
-    pub(crate) fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
-        loop {
-            match nix::unistd::read(self.fd.as_raw_fd(), buf) {
-                Err(HostErrno::EINTR) => continue,
-                other => return other.map_err(host_errno),
-            }
-        }
+    pub(crate) fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        write_fd(self.fd.as_raw_fd(), buf)
     }
 
-    pub(crate) fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
-        loop {
-            match nix::unistd::write(self.fd, buf) {
-                Err(HostErrno::EINTR) => continue,
-                other => return other.map_err(host_errno),
-            }
-        }
+    pub(crate) fn raw(&self) -> i32 {
+        self.fd.as_raw_fd()
     }
 
     pub(crate) fn is_terminal(&self) -> bool {

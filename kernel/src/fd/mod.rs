@@ -10,7 +10,15 @@ pub(crate) mod pipe;
 pub(crate) mod ready;
 pub(crate) mod socket;
 
-use syscalls::{Errno, Fd};
+use syscalls::{Errno, Fd, Transfer};
+
+/// A read or write that goes on in the task's next poll: what the kernel
+/// lends it (`Transfer`) and the object to settle with after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Move {
+    pub transfer: Transfer,
+    pub object: Object,
+}
 
 /// What a descriptor names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,117 +198,123 @@ impl Kernel {
         Ok(Reply::Pipe(r, w))
     }
 
-    pub(crate) fn sys_read(&mut self, pid: Pid, fd: Fd, buf: *mut u8, len: usize) -> Outcome {
+    pub(crate) fn sys_read(&mut self, pid: Pid, fd: Fd, len: usize) -> Outcome {
         match self.tasks.fds(pid).get(fd) {
-            Ok(object) => self.read_object(pid, fd, object, buf, len),
+            Ok(object) => self.read_object(pid, fd, object, len),
             Err(e) => Outcome::Done(Err(e)),
         }
     }
 
-    pub(crate) fn sys_write(&mut self, pid: Pid, fd: Fd, buf: *const u8, len: usize) -> Outcome {
+    pub(crate) fn sys_write(&mut self, pid: Pid, fd: Fd, len: usize, done: usize) -> Outcome {
+        if done > len {
+            return Outcome::Done(Err(Errno::EINVAL));
+        }
         match self.tasks.fds(pid).get(fd) {
-            Ok(object) => self.write_object(pid, fd, object, buf, len, 0),
+            Ok(object) => self.write_object(pid, fd, object, len, done),
             Err(e) => Outcome::Done(Err(e)),
         }
     }
 
-    /// Reads from `object` into the task's buffer, or parks the task on it.
-    /// Also the retry of a parked read.
-    pub(crate) fn read_object(
-        &mut self,
-        pid: Pid,
-        fd: Fd,
-        object: Object,
-        buf: *mut u8,
-        len: usize,
-    ) -> Outcome {
+    /// Lends the task's next poll what it reads from `object` (up to `len`
+    /// bytes), or parks the task on it. Also the retry of a parked read.
+    pub(crate) fn read_object(&mut self, pid: Pid, fd: Fd, object: Object, len: usize) -> Outcome {
         if len == 0 {
             return Outcome::Done(Ok(Reply::Size(0)));
         }
         match object {
-            Object::PipeRead(id) => self.pipe_read(pid, fd, id, buf, len),
-            Object::ConsoleIn => self.console_read(pid, fd, buf, len),
+            Object::PipeRead(id) => self.pipe_read(pid, fd, id, len),
+            Object::ConsoleIn => self.console_read(pid, fd, len),
             Object::Null => Outcome::Done(Ok(Reply::Size(0))),
-            Object::Socket(id) => self.socket_read(pid, fd, id, buf, len),
+            Object::Socket(id) => self.socket_read(pid, fd, id, len),
             Object::PipeWrite(_) | Object::ConsoleOut | Object::ConsoleErr => {
                 Outcome::Done(Err(Errno::EBADF))
             }
         }
     }
 
-    /// Writes `buf[done..len]` to `object`, or parks the task with what is
-    /// left. Also the retry of a parked write.
+    /// Lends the task's next poll room for the `len - done` bytes it has
+    /// still to write to `object`, or parks the task. Also the retry of a
+    /// parked write.
     pub(crate) fn write_object(
         &mut self,
         pid: Pid,
         fd: Fd,
         object: Object,
-        buf: *const u8,
         len: usize,
         done: usize,
     ) -> Outcome {
-        if len == 0 {
-            return Outcome::Done(Ok(Reply::Size(0)));
+        if len == done {
+            return Outcome::Done(Ok(Reply::Size(len)));
         }
         match object {
-            Object::PipeWrite(id) => self.pipe_write(pid, fd, id, buf, len, done),
+            Object::PipeWrite(id) => self.pipe_write(pid, fd, id, len, done),
             Object::ConsoleOut | Object::ConsoleErr => {
-                self.console_write(pid, fd, object, buf, len, done)
+                self.console_write(pid, fd, object, len, done)
             }
             Object::Null => Outcome::Done(Ok(Reply::Size(len))),
-            Object::Socket(id) => self.socket_write(pid, fd, id, buf, len, done),
+            Object::Socket(id) => self.socket_write(pid, fd, id, len, done),
             Object::PipeRead(_) | Object::ConsoleIn => Outcome::Done(Err(Errno::EBADF)),
         }
     }
 
-    /// Carries out again the read or write `on` describes, for `pid`.
+    /// Accounts for the bytes the task's poll moved through `lent`
+    /// (`moved`: `None` if the future was not polled, so nothing moved):
+    /// a pipe's or the console's buffer gives them up or takes them, the
+    /// other side is woken; a host descriptor that answered `EAGAIN` is
+    /// not ready until the poller says so.
+    pub(crate) fn settle_move(&mut self, lent: Move, moved: Option<SysResult<usize>>) {
+        let Some(moved) = moved else {
+            return;
+        };
+        let would_block = moved == Err(Errno::EAGAIN);
+        let n = moved.unwrap_or(0);
+        match lent.object {
+            Object::PipeRead(id) => self.pipe_taken(id, n),
+            Object::PipeWrite(id) => self.pipe_given(id, n),
+            Object::ConsoleIn => self.console_taken(n, would_block),
+            Object::ConsoleOut | Object::ConsoleErr => {
+                self.console_given(lent.object, n, would_block)
+            }
+            Object::Socket(id) if would_block => {
+                let reading = matches!(lent.transfer, Transfer::HostRead(..));
+                self.socket_would_block(id, reading);
+            }
+            Object::Socket(_) | Object::Null => {}
+        }
+    }
+
+    /// Carries out again the call `on` describes, for `pid`.
     pub(crate) fn retry(&mut self, pid: Pid, on: WaitOn) -> Outcome {
         match on {
-            WaitOn::Read {
-                fd,
-                object,
-                buf,
-                len,
-            } => self.read_object(pid, fd, object, buf, len),
+            WaitOn::Read { fd, object, len } => self.read_object(pid, fd, object, len),
             WaitOn::Write {
                 fd,
                 object,
-                buf,
                 len,
                 done,
-            } => self.write_object(pid, fd, object, buf, len, done),
+            } => self.write_object(pid, fd, object, len, done),
             WaitOn::Accept {
                 fd,
                 object: Object::Socket(id),
             } => self.accept_on(pid, fd, id),
             WaitOn::Connect { socket } => self.connect_done(pid, socket),
-            WaitOn::Poll { fds, len } => self.sys_poll(pid, fds, len),
+            WaitOn::Poll => {
+                let entries = self.polls.remove(&pid).unwrap_or_default();
+                self.sys_poll(pid, entries)
+            }
             other => Outcome::Block(other),
         }
     }
 
-    /// Retries the write `pid` is parked in (its object may be ready now),
-    /// at once; a reader is made ready to read when it runs. A task not
-    /// parked on I/O is left alone.
+    /// Makes `pid`, parked reading, writing or polling on the console,
+    /// ready to try again when it runs. A task parked on something else is
+    /// left alone.
     pub(crate) fn retry_io(&mut self, pid: Pid) {
-        if self.wake_poller(pid) {
-            return;
+        if let Some(RunState::Blocked(WaitOn::Read { .. } | WaitOn::Write { .. } | WaitOn::Poll)) =
+            self.tasks.state(pid)
+        {
+            self.wake(pid);
         }
-        if let Some(RunState::Blocked(WaitOn::Read { object, .. })) = self.tasks.state(pid) {
-            self.wake_reader(pid, object);
-            return;
-        }
-        let outcome = match self.tasks.state(pid) {
-            Some(RunState::Blocked(WaitOn::Write {
-                fd,
-                object,
-                buf,
-                len,
-                done,
-            })) => self.write_object(pid, fd, object, buf, len, done),
-            _ => return,
-        };
-        self.settle(pid, outcome);
     }
 
     pub(crate) fn sys_open(&mut self, pid: Pid, path: &str) -> SysResult<Reply> {
@@ -408,6 +422,9 @@ impl Kernel {
         if token >= socket::SOCKET_TOKEN {
             self.socket_ready((token - socket::SOCKET_TOKEN) as u32);
             return;
+        }
+        if let Some(host) = self.console.host_fd_mut(token) {
+            host.ready = true;
         }
         let parked = match token {
             STDIN_TOKEN => std::mem::take(&mut self.console.read_waiters),

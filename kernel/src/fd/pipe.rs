@@ -2,17 +2,18 @@
 //! the tasks parked on it. The buffer is a ring that grows on demand up to
 //! the pipe's capacity, so an idle pipe costs a few dozen bytes.
 //!
-//! Data moves without an intermediate copy when it can: a writer that finds
-//! the pipe's one reader parked on it copies straight into its buffer, and
-//! a reader that empties the buffer refills it from parked writers'
-//! buffers.
+//! Bytes move only in a poll of the call that moves them (the rule of
+//! `syscalls/src/trap.rs`): a writer's poll copies into room the ring lends
+//! it, a reader's poll copies out of the bytes the ring lends it, and the
+//! kernel settles each move after the poll (`pipe_given`, `pipe_taken`),
+//! waking the other side. A parked reader or writer is woken to make its
+//! call again; it never has bytes moved for it while it is not polled.
 
 use std::collections::VecDeque;
-use std::slice;
 
-use syscalls::{Errno, Fd, PackedReply, Pid, Reply};
+use syscalls::{Errno, Fd, Pid, Reply, Transfer};
 
-use super::Object;
+use super::{Move, Object};
 use crate::dispatch::Outcome;
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
@@ -28,8 +29,12 @@ pub(crate) struct Pipe {
     pub writers: u32,
     /// Tasks parked reading (only while the buffer is empty).
     pub read_waiters: VecDeque<Pid>,
-    /// Tasks parked writing (only while the buffer is full for them).
+    /// Tasks parked writing (only while the buffer is full for them). The
+    /// front one's write goes on first: it may have written part already.
     pub write_waiters: VecDeque<Pid>,
+    /// The front writer was woken and has not run yet: woken once is
+    /// enough.
+    pub writer_woken: bool,
 }
 
 impl Pipe {
@@ -41,6 +46,7 @@ impl Pipe {
             writers: 1,
             read_waiters: VecDeque::new(),
             write_waiters: VecDeque::new(),
+            writer_woken: false,
         }
     }
 
@@ -49,6 +55,7 @@ impl Pipe {
     }
 
     /// Moves bytes from the buffer into `out`; returns how many.
+    #[cfg(test)]
     pub(crate) fn take_into(&mut self, out: &mut [u8]) -> usize {
         self.buf.pop_into(out)
     }
@@ -69,9 +76,18 @@ impl Pipe {
     }
 
     /// Appends bytes; caller checked `room_for`.
+    #[cfg(test)]
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         debug_assert!(bytes.len() <= self.free());
-        self.buf.push(bytes, self.capacity);
+        self.buf.reserve(bytes.len(), self.capacity);
+        let [a, b] = self.buf.room(bytes.len());
+        // SAFETY: `room` lends `a.1 + b.1 == bytes.len()` bytes of the
+        // ring's own memory, which `bytes` (borrowed) cannot overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), a.0, a.1);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr().add(a.1), b.0, b.1);
+        }
+        self.buf.commit(bytes.len());
     }
 }
 
@@ -97,9 +113,9 @@ impl Ring {
         self.len == 0
     }
 
-    /// Appends `bytes`; the caller keeps the total within `capacity`.
-    fn push(&mut self, bytes: &[u8], capacity: usize) {
-        let n = bytes.len();
+    /// Makes room for `n` more bytes (growing, doubling, up to
+    /// `capacity`); the caller keeps the total within `capacity`.
+    pub(crate) fn reserve(&mut self, n: usize, capacity: usize) {
         if self.len + n > self.data.len() {
             let size = (self.data.len() * 2)
                 .max(self.len + n)
@@ -111,19 +127,49 @@ impl Ring {
             self.head = 0;
             self.len = held;
         }
+    }
+
+    /// The free room for the next `n` bytes (reserved), as two runs: to
+    /// the end of the memory, and on from its start.
+    pub(crate) fn room(&mut self, n: usize) -> [(*mut u8, usize); 2] {
         let size = self.data.len();
         let tail = wrap(self.head + self.len, size);
         let first = n.min(size - tail);
-        self.data[tail..tail + first].copy_from_slice(&bytes[..first]);
-        // Only when the bytes wrap: a copy of none still calls memcpy.
-        if first < n {
-            self.data[..n - first].copy_from_slice(&bytes[first..]);
-        }
+        let at = self.data.as_mut_ptr();
+        // SAFETY: `tail <= size`: in bounds, or one past the end with a
+        // run of 0 bytes.
+        [(unsafe { at.add(tail) }, first), (at, n - first)]
+    }
+
+    /// `n` bytes were copied into `room(n)`: they are held now.
+    pub(crate) fn commit(&mut self, n: usize) {
+        debug_assert!(self.len + n <= self.data.len());
         self.len += n;
     }
 
+    /// The bytes held, up to `n`, oldest first, as two runs.
+    pub(crate) fn held(&self, n: usize) -> [(*const u8, usize); 2] {
+        let n = n.min(self.len);
+        let size = self.data.len();
+        let first = n.min(size - self.head);
+        let at = self.data.as_ptr();
+        // SAFETY: `head < size` whenever bytes are held; with none, `n` is
+        // 0 and `head` is 0.
+        [(unsafe { at.add(self.head) }, first), (at, n - first)]
+    }
+
+    /// The `n` oldest bytes were copied out of `held`: drop them.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.head = wrap(self.head + n, self.data.len().max(1));
+        self.len -= n;
+        if self.len == 0 {
+            self.head = 0;
+        }
+    }
+
     /// Moves up to `out.len()` bytes, oldest first, into `out`.
-    fn pop_into(&mut self, out: &mut [u8]) -> usize {
+    pub(crate) fn pop_into(&mut self, out: &mut [u8]) -> usize {
         let n = out.len().min(self.len);
         if n == 0 {
             return 0;
@@ -174,25 +220,15 @@ impl Kernel {
             .expect("a pipe with an open descriptor exists")
     }
 
-    /// Reads what the buffer holds (then refills it from parked writers),
-    /// or parks the reader while the buffer is empty and a writer remains.
-    pub(crate) fn pipe_read(
-        &mut self,
-        pid: Pid,
-        fd: Fd,
-        id: u32,
-        buf: *mut u8,
-        len: usize,
-    ) -> Outcome {
+    /// Lends the reader's next poll the bytes the buffer holds, or parks
+    /// the reader while the buffer is empty and a writer remains.
+    pub(crate) fn pipe_read(&mut self, pid: Pid, fd: Fd, id: u32, len: usize) -> Outcome {
         let pipe = self.pipe_mut(id);
         if !pipe.buf.is_empty() {
-            // SAFETY: `buf[..len]` is the buffer the task lent with this
-            // read; the task is inside the call (running now, or parked on
-            // it with its future alive), so the borrow is live and unaliased.
-            let out = unsafe { slice::from_raw_parts_mut(buf, len) };
-            let n = pipe.take_into(out);
-            self.refill_from_writers(id);
-            return Outcome::Done(Ok(Reply::Size(n)));
+            return Outcome::Move(Move {
+                transfer: Transfer::Out(pipe.buf.held(len)),
+                object: Object::PipeRead(id),
+            });
         }
         if pipe.writers == 0 {
             return Outcome::Done(Ok(Reply::Size(0)));
@@ -201,115 +237,75 @@ impl Kernel {
         Outcome::Block(WaitOn::Read {
             fd,
             object: Object::PipeRead(id),
-            buf,
             len,
         })
     }
 
-    /// Writes `buf[done..len]`: straight into the buffer of the pipe's one
-    /// parked reader if there is one (`hand_to_reader`), else into the
-    /// pipe's buffer as room allows, waking parked readers for what went
-    /// in (they take the bytes when they run, so one killed before that
-    /// leaves them in the pipe); parks the writer with the rest.
+    /// A reader's poll took `n` bytes: the buffer lets them go, and the
+    /// writer whose turn it is may go on.
+    pub(crate) fn pipe_taken(&mut self, id: u32, n: usize) {
+        self.pipe_mut(id).buf.consume(n);
+        self.wake_pipe_writer(id);
+    }
+
+    /// Lends the writer's next poll room in the buffer for what is left of
+    /// its write (`len - done` bytes), as much as fits now (an atomic write
+    /// whole or not at all); parks the writer when none does.
     pub(crate) fn pipe_write(
         &mut self,
         pid: Pid,
         fd: Fd,
         id: u32,
-        buf: *const u8,
         len: usize,
-        mut done: usize,
+        done: usize,
     ) -> Outcome {
         let pipe = self.pipe_mut(id);
         if pipe.readers == 0 {
-            return Outcome::Done(if done > 0 {
-                Ok(Reply::Size(done))
-            } else {
-                Err(Errno::EPIPE)
-            });
+            return Outcome::Done(Err(Errno::EPIPE));
         }
         // Writers take turns: one that comes while others wait goes behind
         // them, so no write is ever interleaved with another's bytes, even
-        // one too big for the buffer.
-        let my_turn = done > 0 || !self.writers_parked(id);
-        if my_turn {
-            // SAFETY: as below, `buf[..len]` is the write's live buffer.
-            done += self.hand_to_reader(id, unsafe { buf.add(done) }, len - done);
-            if done == len {
-                return Outcome::Done(Ok(Reply::Size(len)));
-            }
-        }
-        let room = if my_turn {
-            self.pipe_mut(id).room_for(len, done)
-        } else {
-            0
-        };
+        // one too big for the buffer. A write under way (`done > 0`) is
+        // always the front one's, or the only one.
+        let front = pipe.write_waiters.front() == Some(&pid);
+        let my_turn = done > 0 || front || !self.writers_parked(id);
         let pipe = self.pipe_mut(id);
+        let room = if my_turn { pipe.room_for(len, done) } else { 0 };
         if room > 0 {
-            // SAFETY: `buf[..len]` is the buffer the task lent with this
-            // write; the task is inside the call, so the borrow is live.
-            let src = unsafe { slice::from_raw_parts(buf.add(done), room) };
-            pipe.put(src);
-            done += room;
-            self.wake_pipe_readers(id);
+            if front {
+                pipe.writer_woken = false;
+                if room == len - done {
+                    // This poll finishes the write: the turn passes on.
+                    pipe.write_waiters.pop_front();
+                }
+            }
+            pipe.buf.reserve(room, pipe.capacity);
+            return Outcome::Move(Move {
+                transfer: Transfer::In(pipe.buf.room(room)),
+                object: Object::PipeWrite(id),
+            });
         }
-        if done == len {
-            return Outcome::Done(Ok(Reply::Size(len)));
+        if front {
+            pipe.writer_woken = false;
+        } else {
+            pipe.write_waiters.push_back(pid);
         }
-        self.pipe_mut(id).write_waiters.push_back(pid);
         Outcome::Block(WaitOn::Write {
             fd,
             object: Object::PipeWrite(id),
-            buf,
             len,
             done,
         })
     }
 
-    /// Copies the start of a write (`len` bytes at `src`) straight into the
-    /// buffer of the reader parked on the empty pipe `id`, and ends its
-    /// read: one copy instead of two (into the buffer and out), and no
-    /// retry when the reader runs. Only when that reader's descriptor is
-    /// the pipe's one read end: a reader killed before it runs takes the
-    /// bytes with it, and nobody else could ever have read them (with more
-    /// readers they would have to go back, in front of bytes others may
-    /// have read since). Returns how many bytes it took.
-    fn hand_to_reader(&mut self, id: u32, src: *const u8, len: usize) -> usize {
-        let pipe = self.pipes[id as usize]
-            .as_mut()
-            .expect("a pipe with an open descriptor exists");
-        if pipe.readers != 1 || !pipe.buf.is_empty() {
-            return 0;
+    /// A writer's poll copied `n` bytes into the room lent: the buffer
+    /// holds them, and parked readers are woken for them.
+    pub(crate) fn pipe_given(&mut self, id: u32, n: usize) {
+        if n == 0 {
+            return;
         }
-        let Some(&reader) = pipe.read_waiters.front() else {
-            return 0;
-        };
-        let Some(live) = self.tasks.live_mut(reader) else {
-            return 0; // Stale: the ring's way.
-        };
-        let RunState::Blocked(WaitOn::Read {
-            object,
-            buf,
-            len: asked,
-            ..
-        }) = live.state
-        else {
-            return 0; // In poll: the ring's way.
-        };
-        if object != Object::PipeRead(id) {
-            return 0;
-        }
-        let n = len.min(asked);
-        // SAFETY: `src[..len]` is the writer's live buffer (the caller's);
-        // `buf[..asked]` the buffer the parked reader lent with its read,
-        // alive in its future until the read ends (here). Two tasks' own
-        // buffers: they do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(src, buf, n) };
-        // The read ends: `complete`, with the task in hand.
-        live.state = RunState::Ready(Some(PackedReply::size(n)));
-        pipe.read_waiters.pop_front();
-        self.wake(reader);
-        n
+        self.pipe_mut(id).buf.commit(n);
+        self.wake_pipe_readers(id);
     }
 
     /// Are writers parked on pipe `id`? Drops stale entries (writers that
@@ -323,7 +319,9 @@ impl Kernel {
             if parked {
                 return true;
             }
-            self.pipe_mut(id).write_waiters.pop_front();
+            let pipe = self.pipe_mut(id);
+            pipe.write_waiters.pop_front();
+            pipe.writer_woken = false;
             self.wake_poller(writer);
         }
         false
@@ -345,47 +343,31 @@ impl Kernel {
         }
     }
 
-    /// Moves parked writers' bytes into the room a read made, oldest writer
-    /// first, completing the writes that finish.
-    fn refill_from_writers(&mut self, id: u32) {
+    /// Wakes the writer whose turn it is, once, if there is room for it
+    /// now; it moves its bytes when it runs. Tasks in `poll` waiting for
+    /// room are woken and leave the queue.
+    fn wake_pipe_writer(&mut self, id: u32) {
         while let Some(&writer) = self.pipe_mut(id).write_waiters.front() {
             let parked = match self.tasks.state(writer) {
                 Some(RunState::Blocked(WaitOn::Write {
-                    object,
-                    buf,
-                    len,
-                    done,
-                    ..
-                })) if object == Object::PipeWrite(id) => Some((buf, len, done)),
+                    object, len, done, ..
+                })) if object == Object::PipeWrite(id) => Some((len, done)),
                 _ => None,
             };
-            let Some((buf, len, done)) = parked else {
+            let Some((len, done)) = parked else {
                 // Stale, or a task in poll: there is room now.
-                self.pipe_mut(id).write_waiters.pop_front();
+                let pipe = self.pipe_mut(id);
+                pipe.write_waiters.pop_front();
+                pipe.writer_woken = false;
                 self.wake_poller(writer);
                 continue;
             };
             let pipe = self.pipe_mut(id);
-            let room = pipe.room_for(len, done);
-            if room == 0 {
-                return;
+            if !pipe.writer_woken && pipe.room_for(len, done) > 0 {
+                pipe.writer_woken = true;
+                self.wake(writer);
             }
-            // SAFETY: the writer is parked in the write that lent
-            // `buf[..len]`; its future holds the borrow until we wake it.
-            let src = unsafe { slice::from_raw_parts(buf.add(done), room) };
-            pipe.put(src);
-            let done = done + room;
-            if done == len {
-                pipe.write_waiters.pop_front();
-                self.complete(writer, Ok(Reply::Size(len)));
-            } else {
-                if let Some(RunState::Blocked(WaitOn::Write { done: d, .. })) =
-                    self.tasks.live_mut(writer).map(|live| &mut live.state)
-                {
-                    *d = done;
-                }
-                return;
-            }
+            return;
         }
     }
 

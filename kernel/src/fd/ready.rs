@@ -4,7 +4,6 @@
 //! look at them all again (and leave the other queues), as Unix poll does.
 
 use std::os::fd::{AsFd, BorrowedFd};
-use std::slice;
 
 use nix::poll::{PollFd as HostPollFd, PollFlags, PollTimeout};
 
@@ -71,12 +70,11 @@ impl Kernel {
         }
     }
 
-    /// Fills in each entry's readiness; parks the task on every object
-    /// asked about if none is ready. Also the retry of a parked poll.
-    pub(crate) fn sys_poll(&mut self, pid: Pid, fds: *mut PollFd, len: usize) -> Outcome {
-        // SAFETY: `fds[..len]` is the array the task lent with this call;
-        // the task is inside the call, so the borrow is live and unaliased.
-        let entries = unsafe { slice::from_raw_parts_mut(fds, len) };
+    /// Fills in each entry's readiness (the kernel's copy of the task's
+    /// entries: its call's future copies `ready` back); parks the task on
+    /// every object asked about if none is ready, keeping the entries in
+    /// `polls`. Also the retry of a parked poll.
+    pub(crate) fn sys_poll(&mut self, pid: Pid, mut entries: Vec<PollFd>) -> Outcome {
         let objects: SysResult<Vec<Object>> = entries
             .iter()
             .map(|e| self.tasks.fds(pid).get(e.fd))
@@ -99,12 +97,13 @@ impl Kernel {
             ready += usize::from(!entry.ready.is_empty());
         }
         if ready > 0 {
-            return Outcome::Done(Ok(Reply::Size(ready)));
+            return Outcome::Done(Ok(Reply::Polled(Box::new(entries))));
         }
         for (entry, &object) in entries.iter().zip(&objects) {
             self.enqueue(pid, object, entry.interest);
         }
-        Outcome::Block(WaitOn::Poll { fds, len })
+        self.polls.insert(pid, entries);
+        Outcome::Block(WaitOn::Poll)
     }
 
     /// Puts `pid` on the wait queues of `object` for `interest`.

@@ -7,17 +7,16 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::slice;
 
 use nix::errno::Errno as HostErrno;
 use nix::sys::socket::{
     self as net, AddressFamily, Backlog, MsgFlags, SockFlag, SockType, SockaddrStorage,
 };
 
-use syscalls::{Errno, Fd, Pid, Reply, Shutdown, SysResult};
+use syscalls::{Errno, Fd, Pid, Reply, Shutdown, SysResult, Transfer};
 
-use super::host::host_errno;
-use super::Object;
+use super::host::{host_errno, read_fd};
+use super::{Move, Object};
 use crate::dispatch::Outcome;
 use crate::poll::Interest;
 use crate::task::{RunState, WaitOn};
@@ -44,11 +43,27 @@ pub(crate) struct Socket {
     read_waiters: VecDeque<Pid>,
     /// Tasks parked until it is writable (writes, connects).
     write_waiters: VecDeque<Pid>,
+    /// Might a read, or a write, go on now? Until a task's poll meets
+    /// `EAGAIN`; again when the poller reports the socket.
+    readable: bool,
+    writable: bool,
 }
 
 impl AsFd for Socket {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// Sends on a connected socket the kernel keeps open: what a task's poll
+/// calls with its bytes (`Transfer::HostWrite`). `MSG_NOSIGNAL`: a reset
+/// peer is `EPIPE` here, never a SIGPIPE.
+fn send_fd(fd: i32, buf: &[u8]) -> SysResult<usize> {
+    loop {
+        match net::send(fd, buf, MsgFlags::MSG_NOSIGNAL) {
+            Err(HostErrno::EINTR) => continue,
+            other => return other.map_err(host_errno),
+        }
     }
 }
 
@@ -85,6 +100,8 @@ impl Kernel {
             refs: 1,
             read_waiters: VecDeque::new(),
             write_waiters: VecDeque::new(),
+            readable: true,
+            writable: true,
         };
         let id = match self.free_sockets.pop() {
             Some(id) => {
@@ -244,78 +261,65 @@ impl Kernel {
         }
     }
 
-    /// Reads from a connected socket into the task's buffer, or parks it.
-    pub(crate) fn socket_read(
-        &mut self,
-        pid: Pid,
-        fd: Fd,
-        id: u32,
-        buf: *mut u8,
-        len: usize,
-    ) -> Outcome {
+    /// Lends the task's next poll the socket to read, or parks the task
+    /// until the poller says it is readable.
+    pub(crate) fn socket_read(&mut self, pid: Pid, fd: Fd, id: u32, len: usize) -> Outcome {
         let socket = self.socket(id);
         if socket.kind != Kind::Stream {
             return Outcome::Done(Err(Errno::ENOTCONN));
         }
-        // SAFETY: `buf[..len]` is the buffer the task lent with this read;
-        // the task is inside the call, so the borrow is live and unaliased.
-        let out = unsafe { slice::from_raw_parts_mut(buf, len) };
-        loop {
-            match nix::unistd::read(socket.fd.as_raw_fd(), out) {
-                Err(HostErrno::EINTR) => continue,
-                Err(HostErrno::EAGAIN) => {
-                    socket.read_waiters.push_back(pid);
-                    return Outcome::Block(WaitOn::Read {
-                        fd,
-                        object: Object::Socket(id),
-                        buf,
-                        len,
-                    });
-                }
-                other => return Outcome::Done(other.map(Reply::Size).map_err(host_errno)),
-            }
+        if socket.readable {
+            return Outcome::Move(Move {
+                transfer: Transfer::HostRead(socket.fd.as_raw_fd(), read_fd),
+                object: Object::Socket(id),
+            });
         }
+        socket.read_waiters.push_back(pid);
+        Outcome::Block(WaitOn::Read {
+            fd,
+            object: Object::Socket(id),
+            len,
+        })
     }
 
-    /// Writes `buf[done..len]` to a connected socket; parks the task with
-    /// what the host could not take yet.
-    #[allow(clippy::too_many_arguments)]
+    /// Lends the task's next poll the socket to write what is left of its
+    /// write, or parks the task until the poller says it is writable.
     pub(crate) fn socket_write(
         &mut self,
         pid: Pid,
         fd: Fd,
         id: u32,
-        buf: *const u8,
         len: usize,
-        mut done: usize,
+        done: usize,
     ) -> Outcome {
         let socket = self.socket(id);
         if socket.kind != Kind::Stream {
             return Outcome::Done(Err(Errno::ENOTCONN));
         }
-        // SAFETY: `buf[..len]` is the buffer the task lent with this write;
-        // the task is inside the call, so the borrow is live.
-        let src = unsafe { slice::from_raw_parts(buf, len) };
-        while done < len {
-            // MSG_NOSIGNAL: a reset peer is EPIPE here, never a SIGPIPE.
-            match net::send(socket.fd.as_raw_fd(), &src[done..], MsgFlags::MSG_NOSIGNAL) {
-                Ok(n) => done += n,
-                Err(HostErrno::EINTR) => {}
-                Err(HostErrno::EAGAIN) => {
-                    socket.write_waiters.push_back(pid);
-                    return Outcome::Block(WaitOn::Write {
-                        fd,
-                        object: Object::Socket(id),
-                        buf,
-                        len,
-                        done,
-                    });
-                }
-                Err(e) if done == 0 => return Outcome::Done(Err(host_errno(e))),
-                Err(_) => break,
+        if socket.writable {
+            return Outcome::Move(Move {
+                transfer: Transfer::HostWrite(socket.fd.as_raw_fd(), send_fd),
+                object: Object::Socket(id),
+            });
+        }
+        socket.write_waiters.push_back(pid);
+        Outcome::Block(WaitOn::Write {
+            fd,
+            object: Object::Socket(id),
+            len,
+            done,
+        })
+    }
+
+    /// A task's poll met `EAGAIN` reading (or writing) socket `id`.
+    pub(crate) fn socket_would_block(&mut self, id: u32, reading: bool) {
+        if let Some(Some(socket)) = self.sockets.get_mut(id as usize) {
+            if reading {
+                socket.readable = false;
+            } else {
+                socket.writable = false;
             }
         }
-        Outcome::Done(Ok(Reply::Size(done)))
     }
 
     pub(crate) fn sys_shutdown(&mut self, pid: Pid, fd: Fd, how: Shutdown) -> SysResult<Reply> {
@@ -367,6 +371,8 @@ impl Kernel {
         let Some(socket) = self.sockets.get_mut(id as usize).and_then(Option::as_mut) else {
             return;
         };
+        socket.readable = true;
+        socket.writable = true;
         let mut parked = std::mem::take(&mut socket.read_waiters);
         parked.append(&mut socket.write_waiters);
         for pid in parked {
@@ -380,7 +386,7 @@ impl Kernel {
                     | WaitOn::Accept { object, .. },
                 ) => object == Object::Socket(id),
                 RunState::Blocked(WaitOn::Connect { socket }) => socket == id,
-                RunState::Blocked(WaitOn::Poll { .. }) => true,
+                RunState::Blocked(WaitOn::Poll) => true,
                 _ => false,
             };
             if on_this {
