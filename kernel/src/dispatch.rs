@@ -49,9 +49,21 @@ fn lent_text(text: Option<Vec<u8>>) -> SysResult<String> {
 }
 
 impl Kernel {
-    pub(crate) fn dispatch(&mut self, pid: Pid, call: Syscall) -> Outcome {
+    /// Carries out `call` for `pid`, reading it where the task's call
+    /// future keeps it, field by field: a copy of the whole request would
+    /// read back in one load what was written in parts (a stalled load on
+    /// every call).
+    ///
+    /// # Safety
+    /// `call` points to the request of the task's call future, which has
+    /// not been polled or dropped since it trapped. (A call that ends the
+    /// task drops that future: the fields are read before that.)
+    pub(crate) unsafe fn dispatch(&mut self, pid: Pid, call: *const Syscall) -> Outcome {
         use Outcome::Done;
-        match call {
+        // SAFETY: the caller's contract. Not an argument reference: that
+        // would have to stay valid for the whole call, past an exit.
+        let call = unsafe { &*call };
+        match *call {
             // What a call carries beside its words was moved or copied into
             // the trap in the poll that made it (`syscalls/src/trap.rs`).
             Syscall::Spawn(_) => Done(match self.trap.take_spawn() {

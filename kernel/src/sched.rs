@@ -14,7 +14,7 @@
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use syscalls::{PackedReply, Pid, Reply, SysResult};
+use syscalls::{PackedReply, Pid, Reply, SysResult, Syscall};
 
 use crate::dispatch::Outcome;
 use crate::fd::Move;
@@ -80,6 +80,7 @@ impl Kernel {
     }
 
     /// Polls `pid` until it blocks, ends, yields or spends its quantum.
+    #[inline(never)]
     fn run_task(&mut self, pid: Pid) {
         let Some(live_slot) = self.tasks.place(pid).live() else {
             return; // A stale pid: the task ended, or was reaped.
@@ -140,7 +141,7 @@ impl Kernel {
                     // SAFETY: what `lent` points at (a pipe's ring, the
                     // console's buffers, a host fd) is the kernel's, and
                     // nothing but this poll runs until it returns.
-                    unsafe { self.trap.put_transfer(lent.transfer) };
+                    unsafe { self.trap.put_transfer(&lent.transfer) };
                     Some(lent)
                 }
                 Answer::None => {
@@ -155,16 +156,23 @@ impl Kernel {
                 let moved = self.trap.take_moved();
                 self.settle_move(lent, moved);
             }
+            let trap: *const syscalls::Trap = std::rc::Rc::as_ptr(&self.trap);
             let fault = match polled {
-                Ok(Poll::Pending) => match self.trap.take_request() {
+                // SAFETY: the trap lives as long as the kernel, which holds
+                // its Rc; the task just returned Pending.
+                Ok(Poll::Pending) => match unsafe { (*trap).take_request() }.map(|c| c as *const Syscall) {
                     Some(call) => {
                         let live = self.tasks.live_at(live_slot);
                         live.counters.syscalls += 1;
                         // Back in the task, where exit_task finds it if this
                         // call ends the task.
                         live.future = Some(future);
-                        self.record(|| Event::Syscall(pid, call.name()));
-                        let outcome = self.dispatch(pid, call);
+                        // SAFETY: the request lives in the task's call
+                        // future, not polled or dropped since it trapped.
+                        self.record(|| Event::Syscall(pid, unsafe { &*call }.name()));
+                        // SAFETY: as above; dispatch reads it before a call
+                        // that ends the task drops the future.
+                        let outcome = unsafe { self.dispatch(pid, call) };
                         // Still running unless the call ended us: only the
                         // task whose turn it is is `Running`; its live slot
                         // is free once it ended (or another task's).

@@ -340,6 +340,21 @@ impl Syscall {
         }
     }
 
+    /// Does the call carry more than its words (a spawn request, a job, a
+    /// text, poll entries), to be taken into the kernel as it traps?
+    #[inline]
+    pub fn carries(&self) -> bool {
+        matches!(
+            self,
+            Syscall::Spawn(_)
+                | Syscall::Blocking(_)
+                | Syscall::Open { .. }
+                | Syscall::Listen { .. }
+                | Syscall::Connect { .. }
+                | Syscall::Poll { .. }
+        )
+    }
+
     /// The call's Unix-like name, for traces and `ps`.
     pub fn name(&self) -> &'static str {
         match self {

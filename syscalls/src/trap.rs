@@ -1,21 +1,21 @@
 //! The trap: how a call reaches the kernel, and the one rule about memory
 //! that makes every safe method of `Sys` sound.
 //!
-//! A call's future, polled for the first time, copies its `Syscall` into
-//! the kernel's trap slot and returns `Pending`: the trap. The kernel,
-//! seeing `Pending` with a request in the slot, carries it out and, before
-//! it next polls the task, puts the answer in the slot, where the same
-//! future finds it.
+//! A call's future, polled for the first time, leaves its `Syscall` in the
+//! kernel's trap slot (a pointer to the request, which stays in the
+//! future) and returns `Pending`: the trap. The kernel, seeing `Pending`
+//! with a request in the slot, carries it out and, before it next polls
+//! the task, puts the answer in the slot, where the same future finds it.
 //!
 //! **Lent memory.** The kernel touches memory a task lent with a call only
 //! while that call's own future is being polled, never through a pointer
 //! kept after that poll returned: by then safe code may have forgotten the
 //! future (`mem::forget`) and freed what it borrowed. So:
 //!
-//! - what a request carries is taken into the slot (kernel memory) in the
-//!   poll that traps: the request itself, a spawn request and a blocking
-//!   job (moved out of the caller's `Option`), a path or an address and
-//!   poll entries (copied);
+//! - what a request carries beside its words is taken into the slot
+//!   (kernel memory) in the poll that traps: a spawn request and a blocking
+//!   job are moved out of the caller's `Option`, a path, an address and
+//!   poll entries are copied;
 //! - the bytes of a read or a write move in a later poll of the same
 //!   future: when the call can go on, the kernel lends that poll a
 //!   [`Transfer`] (its own bytes to copy out of, room to copy into, or a
@@ -26,10 +26,25 @@
 //! - a call that cannot go on yet parks its task; woken, the future is told
 //!   to try `Again` (it traps again with the same request), as a
 //!   readiness-based runtime does.
+//!
+//! The request itself is read by the kernel right after the poll that
+//! trapped, where the future keeps it: not lent memory but the call's own,
+//! in a future that is pinned (`TrapCall` is `!Unpin`). `Pin` promises that
+//! its memory stays valid until it is dropped (a forgotten future is
+//! leaked, never freed), and a dropped call withdraws its request from the
+//! slot. The request is only words (`Syscall` is `Copy`); the kernel never
+//! follows its pointers.
+//!
+//! Every field of the slot is read with the width it was written with. A
+//! load that spans smaller stores (an enum written as a tag and a payload,
+//! then read whole) cannot be forwarded from them and stalls the
+//! processor; on the path every call takes, that was a third of a switch.
+//! So the slot keeps tags and words in cells of their own, and neither
+//! side copies a request, a reply or a transfer whole.
 
 use std::cell::Cell;
 use std::future::Future;
-use std::marker::PhantomData;
+use std::marker::{PhantomData, PhantomPinned};
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -81,26 +96,44 @@ pub enum Transfer {
     HostWrite(i32, HostWrite),
 }
 
+/// `Trap::xfer_kind` values.
+mod kind {
+    pub const OUT: u8 = 0;
+    pub const IN: u8 = 1;
+    pub const HOST_READ: u8 = 2;
+    pub const HOST_WRITE: u8 = 3;
+}
+
+/// `Trap::moved_tag` values.
+mod moved {
+    pub const NONE: u8 = 0;
+    pub const OK: u8 = 1;
+    pub const ERR: u8 = 2;
+}
+
 /// The trap slot: one per kernel, shared by every task's `Sys`. Like a CPU's
 /// trap, it needs no identity: a call belongs to the task being polled.
 /// Only the kernel's thread touches it (`Sys` is neither `Send` nor `Sync`).
 ///
-/// Every field is read with the width it was written with. A load that
-/// spans smaller stores (an enum written as a tag, or as tag and payload,
-/// then read whole) cannot be forwarded from them and stalls the
-/// processor; on the path every call takes, that was a third of a switch.
-/// So what the slot holds is a byte of its own, and a reply is a tag and a
-/// value, two words (the rare big answers are kept whole beside them).
+/// `repr(C)`: the fields every call touches come first, in one cache line;
+/// what only some calls carry comes after.
+#[repr(C)]
 pub struct Trap {
     holds: Cell<Holds>,
-    /// The request, copied here in the poll that traps.
-    request: Cell<Syscall>,
+    xfer_kind: Cell<u8>,
+    moved_tag: Cell<u8>,
+    /// The request, where the task's call future keeps it.
+    request: Cell<*mut Option<Syscall>>,
     reply_tag: Cell<u64>,
     reply_value: Cell<u64>,
+    /// A transfer's runs: (start, length) twice; for a host descriptor,
+    /// the fd first.
+    xfer: [Cell<usize>; 4],
+    /// What the future moved (a count, or an errno's index).
+    moved_value: Cell<usize>,
+    host_read: Cell<Option<HostRead>>,
+    host_write: Cell<Option<HostWrite>>,
     reply_big: Cell<Option<SysResult<Reply>>>,
-    transfer: Cell<Option<Transfer>>,
-    /// What the future moved in a transfer (`None`: it did not run).
-    moved: Cell<Option<SysResult<usize>>>,
     /// What a request carries beside its words, taken in the trapping poll.
     spawn: Cell<Option<SpawnRequest>>,
     job: Cell<Option<Job>>,
@@ -218,12 +251,16 @@ impl Default for Trap {
     fn default() -> Trap {
         Trap {
             holds: Cell::new(Holds::Empty),
-            request: Cell::new(Syscall::Yield),
+            xfer_kind: Cell::new(kind::OUT),
+            moved_tag: Cell::new(moved::NONE),
+            request: Cell::new(std::ptr::null_mut()),
             reply_tag: Cell::new(tag::UNIT),
             reply_value: Cell::new(0),
+            xfer: Default::default(),
+            moved_value: Cell::new(0),
+            host_read: Cell::new(None),
+            host_write: Cell::new(None),
             reply_big: Cell::new(None),
-            transfer: Cell::new(None),
-            moved: Cell::new(None),
             spawn: Cell::new(None),
             job: Cell::new(None),
             text: Cell::new(None),
@@ -238,15 +275,23 @@ impl Trap {
         Trap::default()
     }
 
-    /// Kernel side: the request the task just polled left, if any. Each
-    /// field of the common calls is read with its own width.
-    pub fn take_request(&self) -> Option<Syscall> {
+    /// Kernel side: the request the task just polled left, if any, read
+    /// where it is, in the task's call future (never copied whole: it was
+    /// written in parts).
+    ///
+    /// # Safety
+    /// Call it only right after a poll of the task that returned `Pending`,
+    /// and drop the reference before the task is polled again or its
+    /// future dropped: the request lives in that future.
+    pub unsafe fn take_request(&self) -> Option<&Syscall> {
         if self.holds.replace(Holds::Empty) != Holds::Request {
             return None;
         }
-        // SAFETY: the cell is only written by `lend` on this thread, which
-        // is not running: nothing else refers to its contents now.
-        Some(unsafe { &*self.request.as_ptr() }.read_in_place())
+        let at = self.request.replace(std::ptr::null_mut());
+        // SAFETY: the caller's contract: the call future that stored `at`
+        // is pinned (so its memory is valid until it is dropped, and a
+        // dropped call clears the slot), and not in use.
+        unsafe { at.as_ref() }?.as_ref()
     }
 
     /// Kernel side: the spawn request the last `Spawn` carried.
@@ -306,10 +351,25 @@ impl Trap {
     /// valid (readable for `Out`, writable for `In`), not used by anything
     /// else, and not overlap the task's memory; its fd must stay open.
     #[inline]
-    pub unsafe fn put_transfer(&self, transfer: Transfer) {
+    pub unsafe fn put_transfer(&self, transfer: &Transfer) {
         self.clear();
-        self.transfer.set(Some(transfer));
-        self.moved.set(None);
+        let (kind, words) = match *transfer {
+            Transfer::Out([(a, an), (b, bn)]) => (kind::OUT, [a as usize, an, b as usize, bn]),
+            Transfer::In([(a, an), (b, bn)]) => (kind::IN, [a as usize, an, b as usize, bn]),
+            Transfer::HostRead(fd, read) => {
+                self.host_read.set(Some(read));
+                (kind::HOST_READ, [fd as usize, 0, 0, 0])
+            }
+            Transfer::HostWrite(fd, write) => {
+                self.host_write.set(Some(write));
+                (kind::HOST_WRITE, [fd as usize, 0, 0, 0])
+            }
+        };
+        self.xfer_kind.set(kind);
+        for (cell, word) in self.xfer.iter().zip(words) {
+            cell.set(word);
+        }
+        self.moved_tag.set(moved::NONE);
         self.holds.set(Holds::Transfer);
     }
 
@@ -317,8 +377,39 @@ impl Trap {
     /// moved (`None`: it was not polled, and moved nothing).
     #[inline]
     pub fn take_moved(&self) -> Option<SysResult<usize>> {
-        self.transfer.set(None);
-        self.moved.take()
+        if self.holds.get() == Holds::Transfer {
+            // Not taken: the poll did not reach the call.
+            self.holds.set(Holds::Empty);
+        }
+        match self.moved_tag.replace(moved::NONE) {
+            moved::OK => Some(Ok(self.moved_value.get())),
+            moved::ERR => Some(Err(Errno::ALL[self.moved_value.get()])),
+            _ => None,
+        }
+    }
+
+    /// Task side: records what a transfer moved.
+    #[inline]
+    fn set_moved(&self, result: SysResult<usize>) {
+        match result {
+            Ok(n) => {
+                self.moved_value.set(n);
+                self.moved_tag.set(moved::OK);
+            }
+            Err(e) => {
+                self.moved_value.set(e as usize);
+                self.moved_tag.set(moved::ERR);
+            }
+        }
+    }
+
+    /// The runs of the transfer lent, as (start, length) pairs.
+    #[inline]
+    fn runs(&self) -> [(usize, usize); 2] {
+        [
+            (self.xfer[0].get(), self.xfer[1].get()),
+            (self.xfer[2].get(), self.xfer[3].get()),
+        ]
     }
 
     /// Task side: takes the reply the kernel put.
@@ -338,24 +429,40 @@ impl Trap {
     /// carried and the kernel did not take).
     pub fn clear(&self) {
         match self.holds.replace(Holds::Empty) {
-            Holds::Empty => {}
+            Holds::Empty | Holds::Transfer | Holds::Again => {}
             Holds::Request => {
+                self.request.set(std::ptr::null_mut());
                 drop(self.spawn.take());
                 drop(self.job.take());
             }
             Holds::Reply => drop(self.take_reply()),
-            Holds::Transfer => self.transfer.set(None),
-            Holds::Again => {}
         }
     }
 
-    /// Task side, in the poll that traps: copies `request` into the slot
+    /// Task side, in the poll that traps: points the slot at `request`
     /// and takes what it carries.
     ///
     /// # Safety
-    /// The pointers in `request` are valid now (`Sys::call`'s contract).
+    /// `request` is in a pinned call future, and its pointers are valid
+    /// now (`Sys::call`'s contract).
     #[inline]
-    unsafe fn lend(&self, request: &Syscall) {
+    unsafe fn lend(&self, request: &mut Option<Syscall>) {
+        if let Some(call) = request {
+            if call.carries() {
+                // SAFETY: passed on.
+                unsafe { self.take_what_it_carries(call) };
+            }
+        }
+        self.request.set(request);
+        self.holds.set(Holds::Request);
+    }
+
+    /// `lend` for the calls that carry more than words.
+    ///
+    /// # Safety
+    /// As for `lend`.
+    #[cold]
+    unsafe fn take_what_it_carries(&self, request: &Syscall) {
         match *request {
             Syscall::Spawn(at) => {
                 // SAFETY: the caller's contract: `at` is null or points to
@@ -384,19 +491,18 @@ impl Trap {
             }
             _ => {}
         }
-        self.request.set(request.read_in_place());
-        self.holds.set(Holds::Request);
     }
 }
 
 /// The future of one system call: the first poll traps; a later one finds
 /// the kernel's answer (or moves a read's or write's bytes, or traps
-/// again, as the kernel says). It keeps its request, not the slot, so it
-/// can make the call again.
+/// again, as the kernel says). It stays put once polled (the kernel reads
+/// the request where it is), hence `PhantomPinned`.
 pub(crate) struct TrapCall<'a> {
     trap: &'a Trap,
     request: Option<Syscall>,
     trapped: bool,
+    _pinned: PhantomPinned,
 }
 
 impl<'a> TrapCall<'a> {
@@ -407,24 +513,38 @@ impl<'a> TrapCall<'a> {
             trap,
             request: Some(request),
             trapped: false,
+            _pinned: PhantomPinned,
         }
     }
 
     /// Traps with the request (again): `Pending`.
-    fn trap(&mut self, request: Syscall) -> Poll<SysResult<Reply>> {
-        // SAFETY: `Sys::call`'s contract: the request's pointers are valid
-        // whenever this future is polled, and it is being polled.
-        unsafe { self.trap.lend(&request) };
+    #[inline]
+    fn trap(&mut self) -> Poll<SysResult<Reply>> {
+        // SAFETY: `self` is pinned (the caller's `poll`), and `Sys::call`'s
+        // contract: the request's pointers are valid whenever this future
+        // is polled, and it is being polled.
+        unsafe { self.trap.lend(&mut self.request) };
         self.trapped = true;
         Poll::Pending
     }
 
     /// The call ended with `reply`: what the caller gets.
+    #[inline]
     fn finish(&mut self, reply: SysResult<Reply>) -> Poll<SysResult<Reply>> {
         self.trapped = false;
         // Answered: a poll after this one is a program's error (EINVAL).
         let request = self.request.take();
-        Poll::Ready(match (request, reply) {
+        if matches!(request, Some(Syscall::Write { .. } | Syscall::Poll { .. })) {
+            return Poll::Ready(Self::finish_rare(request, reply));
+        }
+        Poll::Ready(reply)
+    }
+
+    /// `finish` for a write's reply (a failure after some bytes) and a
+    /// poll's entries.
+    #[cold]
+    fn finish_rare(request: Option<Syscall>, reply: SysResult<Reply>) -> SysResult<Reply> {
+        match (request, reply) {
             // A write that moved bytes says how many, whatever ended it.
             (Some(Syscall::Write { done, .. }), Err(_)) if done > 0 => Ok(Reply::Size(done)),
             (Some(Syscall::Poll { fds, len }), Ok(Reply::Polled(entries))) => {
@@ -438,92 +558,105 @@ impl<'a> TrapCall<'a> {
                 Ok(Reply::Size(ready))
             }
             (_, reply) => reply,
-        })
+        }
     }
 
-    /// Moves the bytes of this read or write through `transfer`, tells the
-    /// kernel how many, and ends the call or traps again for the rest.
-    fn transfer(&mut self, transfer: Transfer) -> Poll<SysResult<Reply>> {
+    /// Moves the bytes of this read or write through the transfer the
+    /// kernel lent, tells the kernel how many, and ends the call or traps
+    /// again for the rest.
+    fn transfer(&mut self) -> Poll<SysResult<Reply>> {
         let trap = self.trap;
-        match (self.request, transfer) {
-            (Some(Syscall::Read { buf, len, .. }), Transfer::Out(runs)) => {
+        let kind = trap.xfer_kind.get();
+        match self.request {
+            Some(Syscall::Read { buf, len, .. }) if kind == kind::OUT => {
                 let mut n = 0;
-                for (src, avail) in runs {
+                for (src, avail) in trap.runs() {
                     let k = avail.min(len - n);
                     // SAFETY: `src[..avail]` is the kernel's, valid during
                     // this poll (`put_transfer`); `buf[n..len]` the read's
                     // buffer, valid while this future is polled
                     // (`Sys::call`); one is the kernel's, one the task's.
-                    unsafe { std::ptr::copy_nonoverlapping(src, buf.add(n), k) };
+                    unsafe { std::ptr::copy_nonoverlapping(src as *const u8, buf.add(n), k) };
                     n += k;
                 }
-                trap.moved.set(Some(Ok(n)));
-                self.finish(Ok(Reply::Size(n)))
+                trap.set_moved(Ok(n));
+                self.trapped = false;
+                self.request = None;
+                Poll::Ready(Ok(Reply::Size(n)))
             }
-            (Some(Syscall::Read { fd, buf, len }), Transfer::HostRead(host, read)) => {
+            Some(Syscall::Read { buf, len, .. }) if kind == kind::HOST_READ => {
+                let read = trap.host_read.get().expect("a host read lends its reader");
                 // SAFETY: as above, the read's buffer during this poll.
                 let out = unsafe { std::slice::from_raw_parts_mut(buf, len) };
-                let got = read(host, out);
-                trap.moved.set(Some(got));
+                let got = read(trap.xfer[0].get() as i32, out);
+                trap.set_moved(got);
                 match got {
                     // Not there after all: park until it is.
-                    Err(Errno::EAGAIN) => self.trap(Syscall::Read { fd, buf, len }),
+                    Err(Errno::EAGAIN) => self.trap(),
                     got => self.finish(got.map(Reply::Size)),
                 }
             }
-            (Some(Syscall::Write { fd, buf, len, done }), transfer) => {
-                let mut done = done;
-                let moved = match transfer {
-                    Transfer::In(runs) => {
-                        let mut n = 0;
-                        for (dst, room) in runs {
-                            let k = room.min(len - done - n);
-                            // SAFETY: as for Out, the other way round.
-                            unsafe { std::ptr::copy_nonoverlapping(buf.add(done + n), dst, k) };
-                            n += k;
-                        }
-                        done += n;
-                        Ok(n)
-                    }
-                    Transfer::HostWrite(host, write) => {
-                        let start = done;
-                        let mut last = Ok(0);
-                        while done < len {
-                            // SAFETY: the write's buffer during this poll.
-                            let src =
-                                unsafe { std::slice::from_raw_parts(buf.add(done), len - done) };
-                            last = write(host, src);
-                            match last {
-                                Ok(0) => break,
-                                Ok(n) => done += n,
-                                Err(_) => break,
-                            }
-                        }
-                        match last {
-                            Err(e) => Err(e),
-                            Ok(_) => Ok(done - start),
-                        }
-                    }
-                    Transfer::Out(_) | Transfer::HostRead(..) => Err(Errno::EINVAL),
-                };
-                trap.moved.set(Some(moved));
-                let request = Syscall::Write { fd, buf, len, done };
-                self.request = Some(request);
-                match moved {
-                    _ if done == len => self.finish(Ok(Reply::Size(len))),
-                    // The rest when there is room (or the socket drains).
-                    Ok(n) if n > 0 => self.trap(request),
-                    Err(Errno::EAGAIN) => self.trap(request),
-                    Ok(_) => self.finish(Ok(Reply::Size(done))),
-                    Err(e) => self.finish(Err(e)),
+            Some(Syscall::Write { buf, len, done, .. }) if kind == kind::IN => {
+                let mut n = 0;
+                for (dst, room) in trap.runs() {
+                    let k = room.min(len - done - n);
+                    // SAFETY: as for a read, the other way round.
+                    unsafe { std::ptr::copy_nonoverlapping(buf.add(done + n), dst as *mut u8, k) };
+                    n += k;
                 }
+                trap.set_moved(Ok(n));
+                self.wrote(done + n, len, Ok(n))
             }
-            // A transfer for a call that moves no bytes: the kernel's
-            // error, reported rather than acted on.
-            _ => {
-                trap.moved.set(None);
-                self.finish(Err(Errno::EINVAL))
+            Some(Syscall::Write { buf, len, done, .. }) if kind == kind::HOST_WRITE => {
+                let write = trap
+                    .host_write
+                    .get()
+                    .expect("a host write lends its writer");
+                let fd = trap.xfer[0].get() as i32;
+                let mut at = done;
+                let mut last = Ok(0);
+                while at < len {
+                    // SAFETY: the write's buffer during this poll.
+                    let src = unsafe { std::slice::from_raw_parts(buf.add(at), len - at) };
+                    last = write(fd, src);
+                    match last {
+                        Ok(n) if n > 0 => at += n,
+                        _ => break,
+                    }
+                }
+                let moved = last.map(|_| at - done);
+                trap.set_moved(moved);
+                self.wrote(at, len, moved)
             }
+            // A transfer for a call that moves no bytes (or the wrong way):
+            // the kernel's error, reported rather than acted on.
+            _ => self.finish(Err(Errno::EIO)),
+        }
+    }
+
+    /// A write's poll moved bytes (`moved`), `done` of its `len` are in:
+    /// it ends, or traps again for the rest.
+    #[inline]
+    fn wrote(
+        &mut self,
+        done: usize,
+        len: usize,
+        moved: SysResult<usize>,
+    ) -> Poll<SysResult<Reply>> {
+        if let Some(Syscall::Write { done: d, .. }) = &mut self.request {
+            *d = done;
+        }
+        match moved {
+            _ if done == len => {
+                self.trapped = false;
+                self.request = None;
+                Poll::Ready(Ok(Reply::Size(len)))
+            }
+            // The rest when there is room (or the socket drains).
+            Ok(n) if n > 0 => self.trap(),
+            Err(Errno::EAGAIN) => self.trap(),
+            Ok(_) => self.finish(Ok(Reply::Size(done))),
+            Err(e) => self.finish(Err(e)),
         }
     }
 }
@@ -531,34 +664,42 @@ impl<'a> TrapCall<'a> {
 impl Future for TrapCall<'_> {
     type Output = SysResult<Reply>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
+        // SAFETY: nothing here moves out of the future; the request is only
+        // pointed at, and stays where it is, pinned.
+        let this = unsafe { self.get_unchecked_mut() };
         let trap = this.trap;
-        let Some(request) = this.request else {
-            return Poll::Ready(Err(Errno::EINVAL));
-        };
         if !this.trapped {
+            if this.request.is_none() {
+                return Poll::Ready(Err(Errno::EINVAL));
+            }
             if trap.holds.get() != Holds::Empty {
                 // Another call of this task is in flight: one at a time.
                 return Poll::Ready(Err(Errno::EBUSY));
             }
-            return this.trap(request);
+            return this.trap();
         }
         match trap.holds.get() {
             Holds::Reply => {
-                let reply = trap.take_reply();
-                this.finish(reply)
+                this.trapped = false;
+                // Answered: a poll after this one is a program's error.
+                let request = this.request.take();
+                if matches!(request, Some(Syscall::Write { .. } | Syscall::Poll { .. })) {
+                    return Poll::Ready(Self::finish_rare(request, trap.take_reply()));
+                }
+                // Taken last, straight into the result: a reply kept in a
+                // local goes through memory, written in parts and read back
+                // whole (a stalled load, a third of a yield).
+                Poll::Ready(trap.take_reply())
             }
             Holds::Transfer => {
                 trap.holds.set(Holds::Empty);
-                match trap.transfer.take() {
-                    Some(transfer) => this.transfer(transfer),
-                    None => this.finish(Err(Errno::EIO)),
-                }
+                this.transfer()
             }
             Holds::Again => {
                 trap.holds.set(Holds::Empty);
-                this.trap(request)
+                this.trap()
             }
             Holds::Empty | Holds::Request => Poll::Pending,
         }
@@ -568,9 +709,10 @@ impl Future for TrapCall<'_> {
 impl Drop for TrapCall<'_> {
     fn drop(&mut self) {
         // A call dropped in the poll that made it must not reach the kernel
-        // (the task then returns Pending with no request, and the kernel
-        // ends it); one dropped instead of taking its answer or moving its
-        // bytes leaves them, and the slot, to the next call.
+        // (its request dies with it; the task then returns Pending with no
+        // request, and the kernel ends it); one dropped instead of taking
+        // its answer or moving its bytes leaves them, and the slot, to the
+        // next call.
         if self.trapped {
             self.trap.clear();
         }
@@ -604,8 +746,12 @@ impl<T, F: FnMut(SysResult<Reply>) -> T + Unpin> Future for Call<'_, F> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.trap).poll(cx) {
+        // SAFETY: `trap` is pinned with `self` (structural pinning: it is
+        // never moved out); `unpack` is not pinned, only called.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above, `trap` stays where it is.
+        let trap = unsafe { Pin::new_unchecked(&mut this.trap) };
+        match trap.poll(cx) {
             Poll::Ready(reply) => Poll::Ready((this.unpack)(reply)),
             Poll::Pending => Poll::Pending,
         }
@@ -658,7 +804,11 @@ mod tests {
         assert!(poll_once(open.as_mut()).is_pending());
         std::mem::forget(open);
         drop(path);
-        assert!(matches!(trap.take_request(), Some(Syscall::Open { .. })));
+        // SAFETY: no poll while the reference lives.
+        assert!(matches!(
+            unsafe { trap.take_request() },
+            Some(Syscall::Open { .. })
+        ));
         assert_eq!(trap.take_text().as_deref(), Some(&b"/dev/null"[..]));
     }
 
@@ -669,10 +819,11 @@ mod tests {
         let mut buf = [0u8; 4];
         let mut read = Box::pin(sys.read(Fd(0), &mut buf));
         assert!(poll_once(read.as_mut()).is_pending());
-        assert!(trap.take_request().is_some());
+        // SAFETY: no poll while the reference lives.
+        assert!(unsafe { trap.take_request() }.is_some());
         let bytes = *b"data";
         // SAFETY: `bytes` outlives the poll below.
-        unsafe { trap.put_transfer(Transfer::Out([(bytes.as_ptr(), 4), (bytes.as_ptr(), 0)])) };
+        unsafe { trap.put_transfer(&Transfer::Out([(bytes.as_ptr(), 4), (bytes.as_ptr(), 0)])) };
         drop(read); // Dropped instead of polled.
         assert_eq!(trap.take_moved(), None);
         assert_eq!(buf, [0; 4]);
@@ -684,11 +835,12 @@ mod tests {
         let sys = crate::Sys::new(trap.clone());
         let mut write = Box::pin(sys.write(Fd(1), b"abcdef"));
         assert!(poll_once(write.as_mut()).is_pending());
-        assert!(trap.take_request().is_some());
+        // SAFETY: no poll while the reference lives.
+        assert!(unsafe { trap.take_request() }.is_some());
         let mut room = [0u8; 4];
         // SAFETY: `room` outlives the poll below.
         unsafe {
-            trap.put_transfer(Transfer::In([
+            trap.put_transfer(&Transfer::In([
                 (room.as_mut_ptr(), 2),
                 (room.as_mut_ptr().add(2), 2),
             ]))
@@ -696,8 +848,9 @@ mod tests {
         assert!(poll_once(write.as_mut()).is_pending(), "two bytes are left");
         assert_eq!(trap.take_moved(), Some(Ok(4)));
         assert_eq!(&room, b"abcd");
-        match trap.take_request() {
-            Some(Syscall::Write { len, done, .. }) => assert_eq!((len, done), (6, 4)),
+        // SAFETY: no poll while the reference lives.
+        match unsafe { trap.take_request() } {
+            Some(&Syscall::Write { len, done, .. }) => assert_eq!((len, done), (6, 4)),
             _ => panic!("the write is made again for the rest"),
         }
         // The reader went away: the write says what it wrote.
