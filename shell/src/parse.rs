@@ -148,6 +148,17 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl ParseError {
+    /// The message naming its line even when that is the first, as a
+    /// script's reader wants it (`sh: syntax error at line 1, column 6: …`).
+    pub fn with_line(&self) -> String {
+        format!(
+            "sh: syntax error at line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
 impl std::error::Error for ParseError {}
 
 /// How deep `( … )` may nest. The parser recurses once per level, and so do
@@ -973,6 +984,20 @@ mod tests {
         );
         let e = parse("echo 'a\nb").unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
+    }
+
+    #[test]
+    fn with_line_names_the_line_even_when_it_is_the_first() {
+        let e = parse("| wc").unwrap_err();
+        assert_eq!(
+            e.with_line(),
+            "sh: syntax error at line 1, column 1: unexpected '|'"
+        );
+        let e = parse("a\n  )").unwrap_err();
+        assert_eq!(
+            e.with_line(),
+            "sh: syntax error at line 2, column 3: unexpected ')'"
+        );
     }
 
     #[test]

@@ -154,6 +154,18 @@ enum Flow {
     Exit(ExitCode),
 }
 
+/// Where a command's text came from, which decides what a syntax error in
+/// it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Typed at the prompt: report it, and prompt again.
+    Console,
+    /// `sh -c COMMAND`: report it (by line only past the first) and exit 2.
+    Argument,
+    /// Lines of a script on fd 0: report it with its line, and exit 2.
+    Script,
+}
+
 /// What a subshell child runs.
 enum Body {
     /// `( list )`, or a background `a && b &`.
@@ -217,7 +229,7 @@ impl Shell {
     /// `sh -c`: runs `src` as a whole and returns the last status (2 if it
     /// does not parse).
     async fn run_command(&mut self, src: &str) -> ExitCode {
-        match self.run_source(src, 1).await {
+        match self.run_source(src, 1, Origin::Argument).await {
             Flow::Exit(code) => code,
             Flow::Go => self.state.status,
         }
@@ -231,6 +243,11 @@ impl Shell {
         let mut pending = String::new();
         let mut first_line = 1;
         let mut line_number = 0;
+        let origin = if self.state.interactive {
+            Origin::Console
+        } else {
+            Origin::Script
+        };
         loop {
             if self.state.interactive {
                 let prompt = if pending.is_empty() {
@@ -261,13 +278,13 @@ impl Shell {
                 continue;
             }
             let src = std::mem::take(&mut pending);
-            if let Flow::Exit(code) = self.run_source(&src, first_line).await {
+            if let Flow::Exit(code) = self.run_source(&src, first_line, origin).await {
                 return code;
             }
         }
         // End of input: a command left open is an error now.
         if !pending.is_empty() {
-            if let Flow::Exit(code) = self.run_source(&pending, first_line).await {
+            if let Flow::Exit(code) = self.run_source(&pending, first_line, origin).await {
                 return code;
             }
         }
@@ -277,9 +294,10 @@ impl Shell {
         self.state.status
     }
 
-    /// Records `src` in the history, parses it and runs it; a syntax error
-    /// is reported (its line counted from `first_line`) and sets `$?` to 2.
-    async fn run_source(&mut self, src: &str, first_line: usize) -> Flow {
+    /// Records `src` in the history, parses it and runs it. A syntax error
+    /// is reported (its line counted from `first_line`) and sets `$?` to 2;
+    /// it ends the shell unless a person typed the command.
+    async fn run_source(&mut self, src: &str, first_line: usize, origin: Origin) -> Flow {
         if !src.trim().is_empty() {
             self.state.history.push(src.to_string());
         }
@@ -287,9 +305,24 @@ impl Shell {
             Ok(list) => self.run_list(&list).await,
             Err(mut e) => {
                 e.line += first_line - 1;
-                self.say(&format!("{e}\n")).await;
                 self.state.status = SYNTAX_ERROR;
-                Flow::Go
+                match origin {
+                    Origin::Console => {
+                        self.say(&format!("{e}\n")).await;
+                        Flow::Go
+                    }
+                    Origin::Argument => {
+                        self.say(&format!("{e}\n")).await;
+                        Flow::Exit(SYNTAX_ERROR)
+                    }
+                    // As in every POSIX shell: the lines after a broken one
+                    // may rely on what it would have done, so none of them
+                    // runs.
+                    Origin::Script => {
+                        self.say(&format!("{}\n", e.with_line())).await;
+                        Flow::Exit(SYNTAX_ERROR)
+                    }
+                }
             }
         }
     }
