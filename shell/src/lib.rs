@@ -6,6 +6,7 @@
 //! interpreter runs it as jobs.
 
 mod jobs;
+mod lines;
 pub mod parse;
 mod sh;
 pub mod term;
