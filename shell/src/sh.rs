@@ -529,7 +529,7 @@ impl Shell {
         }
         let job = self.state.jobs.remove(number);
         let status = job
-            .and_then(|job| job.procs.last().and_then(|p| p.status))
+            .and_then(|job| job.procs().last().and_then(|p| p.status))
             .unwrap_or(1);
         if self.state.interactive {
             // As bash: a job ended by Ctrl-C gets a newline after the `^C`
