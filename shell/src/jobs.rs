@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use syscalls::{ExitCode, Pid, Signal};
 
+use crate::parse::Text;
+
 /// One stage of a job: the task it runs in, or none when the spawn failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Proc {
@@ -59,8 +61,8 @@ pub(crate) struct Job {
     pub number: usize,
     /// The process group its tasks are in, when the shell made one.
     pub pgid: Option<Pid>,
-    /// The source text, for messages.
-    pub text: String,
+    /// The source text, for messages (shared with the command tree).
+    pub text: Text,
     /// One per stage, in pipeline order.
     procs: Vec<Proc>,
     /// How many of `procs` have no status yet.
@@ -71,11 +73,11 @@ pub(crate) struct Job {
 
 impl Job {
     /// A job not yet in a table.
-    pub fn new(text: &str, procs: Vec<Proc>, pgid: Option<Pid>, background: bool) -> Job {
+    pub fn new(text: Text, procs: Vec<Proc>, pgid: Option<Pid>, background: bool) -> Job {
         Job {
             number: 0,
             pgid,
-            text: text.to_string(),
+            text,
             live: procs.iter().filter(|p| p.status.is_none()).count(),
             procs,
             background,
@@ -479,7 +481,12 @@ mod tests {
 
     fn job(text: &str, pids: &[u32], background: bool) -> Job {
         let procs = pids.iter().map(|&p| Proc::running(Pid(p))).collect();
-        Job::new(text, procs, pids.first().map(|&p| Pid(p)), background)
+        Job::new(
+            text.into(),
+            procs,
+            pids.first().map(|&p| Pid(p)),
+            background,
+        )
     }
 
     fn strings(args: &[&str]) -> Vec<String> {
@@ -512,7 +519,7 @@ mod tests {
         assert_eq!(t.get(n).unwrap().status(), Some(0));
         assert_eq!(t.get(n).unwrap().status_of(Pid(5)), Some(141));
         let n = t.add(Job::new(
-            "nosuch | cat",
+            "nosuch | cat".into(),
             vec![Proc::running(Pid(8)), Proc::failed(127)],
             None,
             true,

@@ -5,6 +5,7 @@
 //! `syscalls` crate alone. [`parse`] turns text into a command tree; the
 //! interpreter runs it as jobs.
 
+mod history;
 mod jobs;
 mod lines;
 pub mod parse;

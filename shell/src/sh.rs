@@ -12,11 +12,14 @@
 //!   subshell's children stay in the shell's group, so Ctrl-C or `kill %N`
 //!   of the job that runs the script reaches them all.
 
+use std::rc::Rc;
+
 use syscalls::{Command, Errno, ExitCode, Fd, FdMap, PGroup, Pid, Signal, Sys, TaskFuture};
 
+use crate::history::History;
 use crate::jobs::{self, Job, JobTable, Proc};
 use crate::lines::LineReader;
-use crate::parse::{self, AndOr, AndOrOp, List, Part, Pipeline, Stage, Terminator, Word};
+use crate::parse::{self, AndOr, AndOrOp, List, Part, Pipeline, Stage, Terminator, Text, Word};
 
 /// The one-line description of `sh` for `help` and the program registry.
 pub const ABOUT: &str = "the shell: pipelines, jobs, && || ; & ( ) and quotes";
@@ -167,12 +170,13 @@ enum Origin {
 /// What a subshell child runs.
 enum Body {
     /// `( list )`, or a background `a && b &`.
-    List(List),
+    List(Rc<List>),
     /// A builtin that is a pipeline stage or a background job: `jobs | wc -l`.
     Builtin(Vec<String>),
 }
 
-/// The interpreter's state that a subshell inherits (by copy).
+/// The interpreter's state that a subshell inherits (by copy, but for the
+/// script's text, which it shares).
 #[derive(Debug, Clone)]
 struct State {
     /// `$$`: the pid of the top-level shell, which subshells keep.
@@ -183,7 +187,7 @@ struct State {
     interactive: bool,
     jobs: JobTable,
     /// The command lines run, oldest first.
-    history: Vec<String>,
+    history: History,
 }
 
 impl State {
@@ -219,7 +223,7 @@ impl Shell {
                 status: 0,
                 interactive,
                 jobs: JobTable::default(),
-                history: Vec::new(),
+                history: History::default(),
             },
         }
     }
@@ -296,10 +300,12 @@ impl Shell {
     /// is reported (its line counted from `first_line`) and sets `$?` to 2;
     /// it ends the shell unless a person typed the command.
     async fn run_source(&mut self, src: &str, first_line: usize, origin: Origin) -> Flow {
+        // One copy of the text, which the history and the tree share.
+        let src: Rc<str> = Rc::from(src);
         if !src.trim().is_empty() {
-            self.state.history.push(src.to_string());
+            self.state.history.push(src.clone());
         }
-        match parse::parse(src) {
+        match parse::parse_shared(src) {
             Ok(list) => self.run_list(&list).await,
             Err(mut e) => {
                 e.line += first_line - 1;
@@ -381,7 +387,7 @@ impl Shell {
             let list = List {
                 items: vec![(and_or.clone(), Terminator::Seq)],
             };
-            self.launch(&[Stage::Subshell(list)], &and_or.text, true)
+            self.launch(&[Stage::Subshell(Rc::new(list))], &and_or.text, true)
                 .await
         };
         if let Launched::Job(number) = launched {
@@ -402,7 +408,7 @@ impl Shell {
     /// Interactive: the first task leads a new process group, the others
     /// join it. The shell closes its copies of the pipe ends as soon as the
     /// children have theirs, or no reader would ever see end-of-file.
-    async fn launch(&mut self, stages: &[Stage], text: &str, background: bool) -> Launched {
+    async fn launch(&mut self, stages: &[Stage], text: &Text, background: bool) -> Launched {
         let mut procs = Vec::with_capacity(stages.len());
         let mut leader = None;
         // The read end of the pipe from the stage before.
@@ -444,7 +450,7 @@ impl Shell {
         Launched::Job(
             self.state
                 .jobs
-                .add(Job::new(text, procs, leader, background)),
+                .add(Job::new(text.clone(), procs, leader, background)),
         )
     }
 
@@ -747,7 +753,7 @@ impl Shell {
     }
 
     async fn builtin_history(&mut self) -> ExitCode {
-        let text = history_listing(&self.state.history);
+        let text = self.state.history.listing();
         self.print(&text).await;
         0
     }
@@ -799,7 +805,7 @@ enum Image {
     /// A builtin, in a child shell.
     Builtin(Vec<String>),
     /// `( list )`, in a child shell.
-    Subshell(List),
+    Subshell(Rc<List>),
 }
 
 impl Image {
@@ -813,8 +819,8 @@ impl Image {
         }
     }
 
-    /// The spawn request; a child shell gets a copy of `state` (and of the
-    /// tree: `from_fn` wants a `'static` closure).
+    /// The spawn request; a child shell gets a copy of `state`, and shares
+    /// the tree (`from_fn` wants a `'static` closure).
     fn command(&self, state: &State, fds: FdMap, group: PGroup) -> Command {
         let command = match self {
             Image::Program(argv) => match argv.split_first() {
@@ -873,15 +879,6 @@ fn expand_word(word: &Word, status: ExitCode, shell_pid: Pid) -> String {
 fn parse_exit_code(arg: &str) -> Option<ExitCode> {
     let n: i64 = arg.trim().parse().ok()?;
     u8::try_from(n.rem_euclid(256)).ok()
-}
-
-/// `history`'s output: numbered from 1, as bash prints it.
-fn history_listing(history: &[String]) -> String {
-    history
-        .iter()
-        .enumerate()
-        .map(|(i, line)| format!("{:>5}  {line}\n", i + 1))
-        .collect()
 }
 
 /// `help`'s output: the builtins, then the programs with their descriptions.
@@ -972,15 +969,6 @@ mod tests {
         assert_eq!(parse_exit_code("-1"), Some(255));
         assert_eq!(parse_exit_code("abc"), None);
         assert_eq!(parse_exit_code("99999999999999999999999"), None);
-    }
-
-    #[test]
-    fn history_is_numbered_like_bash() {
-        assert_eq!(
-            history_listing(&args(&["echo a", "seq 3 | wc -l"])),
-            "    1  echo a\n    2  seq 3 | wc -l\n"
-        );
-        assert_eq!(history_listing(&[]), "");
     }
 
     #[test]
