@@ -1,5 +1,6 @@
 //! What `sh` does with what it cannot parse: one line naming where, status
-//! 2, and (reading lines) it goes on with the next command.
+//! 2; at the prompt it goes on with the next command, a script or `sh -c`
+//! stops there.
 
 mod support;
 
@@ -118,17 +119,58 @@ fn a_syntax_error_at_the_console_sets_status_2_and_goes_on() {
 }
 
 #[test]
-fn a_script_on_stdin_runs_line_by_line_and_goes_on_after_errors() {
-    let run = script("echo a\necho 'b\nc'\necho )\n(echo d\necho e) | wc -l\necho b &&&\necho $?");
+fn a_script_on_stdin_runs_line_by_line_until_a_syntax_error() {
+    let run = script("echo a\necho 'b\nc'\n(echo d\necho e) | wc -l\necho b &&&\necho $?");
     assert_eq!(
         run.stdout,
-        "a\nb\nc\nsh: syntax error at line 4, column 6: unexpected ')'\n2\n\
-         sh: syntax error at line 7, column 10: unexpected '&'\n2\n"
+        "a\nb\nc\n2\nsh: syntax error at line 6, column 10: unexpected '&'\n"
     );
-    assert_eq!(run.status, Some(0));
+    assert_eq!(run.status, Some(2));
     // Only init handed the console to sh's group: a script does no job
     // control.
     assert_eq!(foreground(&run), [Pid(2)]);
+}
+
+#[test]
+fn a_syntax_error_ends_a_script_with_status_2_and_the_lines_after_it_do_not_run() {
+    // Issue 11: `printf '| wc\necho alive\n' | coos` went on to `alive`
+    // and exit 0.
+    let run = script("| wc\necho alive\n");
+    assert_eq!(
+        (run.stdout.as_str(), run.status),
+        (
+            "sh: syntax error at line 1, column 1: unexpected '|'\n",
+            Some(2)
+        )
+    );
+    assert_eq!(spawned(&run, "echo"), 0);
+    assert_eq!(spawned(&run, "wc"), 0);
+}
+
+#[test]
+fn a_syntax_error_on_a_later_line_of_a_script_names_the_line_and_stops_there() {
+    let run = script("echo a\nfalse\necho ) b\necho c\n");
+    assert_eq!(
+        (run.stdout.as_str(), run.status),
+        (
+            "a\nsh: syntax error at line 3, column 6: unexpected ')'\n",
+            Some(2)
+        )
+    );
+    assert_eq!(spawned(&run, "echo"), 1);
+}
+
+#[test]
+fn a_syntax_error_in_a_many_line_c_command_runs_none_of_it() {
+    let run = sh_c("echo a\necho b &&&\necho c");
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str(), run.status),
+        (
+            "",
+            "sh: syntax error at line 2, column 10: unexpected '&'\n",
+            Some(2)
+        )
+    );
 }
 
 #[test]

@@ -13,8 +13,19 @@
 //!
 //! Foreground jobs are in the table too (that is where `wait_any` files what
 //! it reaps), but `jobs`, `%N` and the messages see background jobs only.
+//!
+//! A shell may have tens of thousands of jobs (`sleep 1 &` in a loop), and
+//! it reaps them one pid at a time: filing a pid, asking whether any job
+//! still runs and taking a finished job out are each O(log n) or better,
+//! never a scan of the table.
+
+#[cfg(test)]
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use syscalls::{ExitCode, Pid, Signal};
+
+use crate::parse::Text;
 
 /// One stage of a job: the task it runs in, or none when the spawn failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,29 +61,37 @@ pub(crate) struct Job {
     pub number: usize,
     /// The process group its tasks are in, when the shell made one.
     pub pgid: Option<Pid>,
-    /// The source text, for messages.
-    pub text: String,
+    /// The source text, for messages (shared with the command tree).
+    pub text: Text,
     /// One per stage, in pipeline order.
-    pub procs: Vec<Proc>,
+    procs: Vec<Proc>,
+    /// How many of `procs` have no status yet.
+    live: usize,
     /// Started with `&` (and not brought back with `fg`).
     pub background: bool,
 }
 
 impl Job {
     /// A job not yet in a table.
-    pub fn new(text: &str, procs: Vec<Proc>, pgid: Option<Pid>, background: bool) -> Job {
+    pub fn new(text: Text, procs: Vec<Proc>, pgid: Option<Pid>, background: bool) -> Job {
         Job {
             number: 0,
             pgid,
-            text: text.to_string(),
+            text,
+            live: procs.iter().filter(|p| p.status.is_none()).count(),
             procs,
             background,
         }
     }
 
+    /// One per stage, in pipeline order.
+    pub fn procs(&self) -> &[Proc] {
+        &self.procs
+    }
+
     /// Every stage has a status.
     pub fn is_done(&self) -> bool {
-        self.procs.iter().all(|p| p.status.is_some())
+        self.live == 0
     }
 
     /// The job's status, that of its last stage, once every stage is done.
@@ -98,19 +117,24 @@ impl Job {
             .collect()
     }
 
-    /// Files `pid`'s status if it is one of this job's tasks.
-    pub fn record(&mut self, pid: Pid, status: ExitCode) -> bool {
-        match self
-            .procs
-            .iter_mut()
-            .find(|p| p.pid == Some(pid) && p.status.is_none())
-        {
-            Some(proc) => {
+    /// Files the status of stage `stage`'s task; false if it has one.
+    fn record_stage(&mut self, stage: usize, status: ExitCode) -> bool {
+        match self.procs.get_mut(stage) {
+            Some(proc) if proc.status.is_none() => {
                 proc.status = Some(status);
+                self.live -= 1;
                 true
             }
-            None => false,
+            _ => false,
         }
+    }
+
+    /// Gives every stage not yet reaped `status`.
+    fn abandon(&mut self, status: ExitCode) {
+        for proc in &mut self.procs {
+            proc.status.get_or_insert(status);
+        }
+        self.live = 0;
     }
 
     /// The status `pid` ended with, if it is this job's and was reaped.
@@ -144,81 +168,134 @@ impl SpecError {
 /// The shell's jobs, by number.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JobTable {
-    /// Sorted by number.
-    jobs: Vec<Job>,
-    /// Background job numbers, least recent first: the last is the current
-    /// job (`+`, `%%`), the one before it the previous (`-`).
-    recent: Vec<usize>,
+    jobs: BTreeMap<usize, Job>,
+    /// The task of every stage of every job in the table: pid -> (job
+    /// number, stage), so that a reaped pid is filed without a search.
+    tasks: HashMap<Pid, (usize, usize)>,
+    /// The background jobs' numbers. A new job's number is above every
+    /// job's in the table, so the last is the most recent: the current job
+    /// (`+`, `%%`), the one before it the previous (`-`).
+    background: BTreeSet<usize>,
+    /// The background jobs that are done.
+    finished: BTreeSet<usize>,
+    /// How many times a job of the table was looked at, which the tests
+    /// bound.
+    #[cfg(test)]
+    visits: Cell<usize>,
 }
 
 impl JobTable {
     /// Adds `job` with the lowest number above every job in the table (as
     /// bash numbers them) and returns that number.
     pub fn add(&mut self, mut job: Job) -> usize {
-        let number = self.jobs.last().map_or(1, |j| j.number + 1);
+        let number = self.jobs.last_key_value().map_or(1, |(n, _)| n + 1);
         job.number = number;
-        if job.background {
-            self.recent.push(number);
-        }
-        self.jobs.push(job);
+        self.insert(job);
         number
+    }
+
+    /// Puts `job` in the table under its own number.
+    fn insert(&mut self, job: Job) {
+        let number = job.number;
+        for (stage, proc) in job.procs.iter().enumerate() {
+            if let Some(pid) = proc.pid {
+                self.tasks.insert(pid, (number, stage));
+            }
+        }
+        if job.background {
+            self.background.insert(number);
+            if job.is_done() {
+                self.finished.insert(number);
+            }
+        }
+        self.jobs.insert(number, job);
     }
 
     /// Job `number`.
     pub fn get(&self, number: usize) -> Option<&Job> {
-        self.jobs.iter().find(|j| j.number == number)
+        self.visit();
+        self.jobs.get(&number)
     }
 
     /// Takes job `number` out of the table.
     pub fn remove(&mut self, number: usize) -> Option<Job> {
-        self.recent.retain(|&n| n != number);
-        let index = self.jobs.iter().position(|j| j.number == number)?;
-        Some(self.jobs.remove(index))
+        self.visit();
+        let job = self.jobs.remove(&number)?;
+        for (stage, proc) in job.procs.iter().enumerate() {
+            // A pid the kernel gave again to a later job's task is that
+            // job's now.
+            if let Some(pid) = proc.pid {
+                if self.tasks.get(&pid) == Some(&(number, stage)) {
+                    self.tasks.remove(&pid);
+                }
+            }
+        }
+        self.background.remove(&number);
+        self.finished.remove(&number);
+        Some(job)
     }
 
     /// Makes background job `number` a foreground one (`fg`).
     pub fn make_foreground(&mut self, number: usize) {
-        self.recent.retain(|&n| n != number);
-        if let Some(job) = self.jobs.iter_mut().find(|j| j.number == number) {
+        self.visit();
+        self.background.remove(&number);
+        self.finished.remove(&number);
+        if let Some(job) = self.jobs.get_mut(&number) {
             job.background = false;
         }
     }
 
     /// Files a reaped task's status into its job; false if no job has it.
     pub fn record(&mut self, pid: Pid, status: ExitCode) -> bool {
-        self.jobs.iter_mut().any(|job| job.record(pid, status))
+        self.visit();
+        let Some(&(number, stage)) = self.tasks.get(&pid) else {
+            return false;
+        };
+        let Some(job) = self.jobs.get_mut(&number) else {
+            return false;
+        };
+        if !job.record_stage(stage, status) {
+            return false;
+        }
+        if job.background && job.is_done() {
+            self.finished.insert(number);
+        }
+        true
     }
 
     /// Gives every task not yet reaped status 127: the kernel said the shell
     /// has no children left (`ECHILD`), so no one will ever report them.
     pub fn abandon(&mut self) {
-        for proc in self.jobs.iter_mut().flat_map(|j| j.procs.iter_mut()) {
-            if proc.status.is_none() {
-                proc.status = Some(127);
-            }
+        self.count_visits(self.jobs.len());
+        for job in self.jobs.values_mut() {
+            job.abandon(127);
         }
+        self.finished.clone_from(&self.background);
     }
 
     /// The background jobs, by number.
     pub fn background(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.iter().filter(|j| j.background)
+        self.background
+            .iter()
+            .filter_map(|number| self.get(*number))
     }
 
     /// Is any background job still running?
     pub fn any_running(&self) -> bool {
-        self.background().any(|j| !j.is_done())
+        self.background.len() > self.finished.len()
     }
 
     /// The background job that has task `pid`.
     pub fn by_pid(&self, pid: Pid) -> Option<usize> {
-        self.background()
-            .find(|j| j.pids().contains(&pid))
-            .map(|j| j.number)
+        self.tasks
+            .get(&pid)
+            .map(|&(number, _)| number)
+            .filter(|number| self.background.contains(number))
     }
 
     /// `+` for the current job, `-` for the previous one, else a space.
     pub fn mark(&self, number: usize) -> char {
-        let mut recent = self.recent.iter().rev();
+        let mut recent = self.background.iter().rev();
         if recent.next() == Some(&number) {
             '+'
         } else if recent.next() == Some(&number) {
@@ -236,7 +313,7 @@ impl JobTable {
             return Err(SpecError::NoSuchJob);
         };
         let from_end = |skip: usize| {
-            self.recent
+            self.background
                 .iter()
                 .rev()
                 .nth(skip)
@@ -248,10 +325,11 @@ impl JobTable {
             "-" => from_end(1),
             _ if rest.bytes().all(|b| b.is_ascii_digit()) => {
                 let number = rest.parse().map_err(|_| SpecError::NoSuchJob)?;
-                self.background()
-                    .find(|j| j.number == number)
-                    .map(|j| j.number)
-                    .ok_or(SpecError::NoSuchJob)
+                if self.background.contains(&number) {
+                    Ok(number)
+                } else {
+                    Err(SpecError::NoSuchJob)
+                }
             }
             _ => {
                 let matches: Vec<usize> = match rest.strip_prefix('?') {
@@ -283,11 +361,7 @@ impl JobTable {
     /// Takes the background jobs that are done out of the table and returns
     /// their messages (`[1]+  Done                    seq 3 | wc -l`).
     pub fn take_finished(&mut self) -> Vec<String> {
-        let done: Vec<usize> = self
-            .background()
-            .filter(|j| j.is_done())
-            .map(|j| j.number)
-            .collect();
+        let done: Vec<usize> = self.finished.iter().copied().collect();
         // Marks are those of the table before anything leaves it, as bash
         // shows them.
         let lines = done.iter().filter_map(|&n| self.line(n)).collect();
@@ -300,11 +374,25 @@ impl JobTable {
     /// A copy with the background jobs only, for a subshell: it may list
     /// them and `kill %N` them, but they are not its children.
     pub fn background_snapshot(&self) -> JobTable {
-        JobTable {
-            jobs: self.background().cloned().collect(),
-            recent: self.recent.clone(),
+        let mut snapshot = JobTable::default();
+        for job in self.background() {
+            snapshot.insert(job.clone());
         }
+        snapshot
     }
+
+    /// Counts a look at a job, for the tests.
+    fn visit(&self) {
+        self.count_visits(1);
+    }
+
+    #[cfg(test)]
+    fn count_visits(&self, n: usize) {
+        self.visits.set(self.visits.get() + n);
+    }
+
+    #[cfg(not(test))]
+    fn count_visits(&self, _n: usize) {}
 }
 
 /// What a job's status says, in bash's words: `Running`, `Done`, `Exit 1`,
@@ -393,7 +481,12 @@ mod tests {
 
     fn job(text: &str, pids: &[u32], background: bool) -> Job {
         let procs = pids.iter().map(|&p| Proc::running(Pid(p))).collect();
-        Job::new(text, procs, pids.first().map(|&p| Pid(p)), background)
+        Job::new(
+            text.into(),
+            procs,
+            pids.first().map(|&p| Pid(p)),
+            background,
+        )
     }
 
     fn strings(args: &[&str]) -> Vec<String> {
@@ -414,25 +507,26 @@ mod tests {
 
     #[test]
     fn a_job_is_done_when_every_stage_is_and_its_status_is_the_last_stages() {
-        let mut j = job("seq 3 | wc -l", &[5, 6], true);
-        assert!(!j.is_done());
-        assert!(j.record(Pid(6), 0));
-        assert!(!j.is_done());
-        assert_eq!(j.live_pids(), vec![Pid(5)]);
-        assert!(j.record(Pid(5), 141));
-        assert!(!j.record(Pid(5), 1), "a pid is filed once");
-        assert!(!j.record(Pid(7), 1));
-        assert_eq!(j.status(), Some(0));
-        assert_eq!(j.status_of(Pid(5)), Some(141));
-        let mut j = Job::new(
-            "nosuch | cat",
+        let mut t = JobTable::default();
+        let n = t.add(job("seq 3 | wc -l", &[5, 6], true));
+        assert!(!t.get(n).unwrap().is_done());
+        assert!(t.record(Pid(6), 0));
+        assert!(!t.get(n).unwrap().is_done());
+        assert_eq!(t.get(n).unwrap().live_pids(), vec![Pid(5)]);
+        assert!(t.record(Pid(5), 141));
+        assert!(!t.record(Pid(5), 1), "a pid is filed once");
+        assert!(!t.record(Pid(7), 1));
+        assert_eq!(t.get(n).unwrap().status(), Some(0));
+        assert_eq!(t.get(n).unwrap().status_of(Pid(5)), Some(141));
+        let n = t.add(Job::new(
+            "nosuch | cat".into(),
             vec![Proc::running(Pid(8)), Proc::failed(127)],
             None,
             true,
-        );
-        assert_eq!(j.status(), None);
-        j.record(Pid(8), 0);
-        assert_eq!(j.status(), Some(127));
+        ));
+        assert_eq!(t.get(n).unwrap().status(), None);
+        t.record(Pid(8), 0);
+        assert_eq!(t.get(n).unwrap().status(), Some(127));
     }
 
     #[test]
@@ -483,7 +577,7 @@ mod tests {
         );
         let mut j = job("false", &[45], true);
         j.number = 7;
-        j.record(Pid(45), 1);
+        j.record_stage(0, 1);
         assert_eq!(job_line(&j, ' '), "[7]   Exit 1                  false");
     }
 
@@ -634,5 +728,69 @@ mod tests {
         assert_eq!(snap.background().count(), 1);
         assert!(snap.get(2).is_none());
         assert_eq!(snap.resolve("%%"), Ok(1));
+    }
+
+    /// `n` background jobs of one task each, pids from 10 up.
+    fn many(n: u32) -> JobTable {
+        let mut t = JobTable::default();
+        for pid in 10..10 + n {
+            t.add(job("sleep 1", &[pid], true));
+        }
+        t
+    }
+
+    #[test]
+    fn waiting_for_many_background_jobs_looks_at_each_a_few_times() {
+        // Issue 11: `wait` after 64,000 `sleep 1 &` took 20.8 s: each pid
+        // reaped was looked for from the start of the table, and then the
+        // table was searched for a job still running.
+        let n = 10_000;
+        let mut t = many(n);
+        t.visits.set(0);
+        // What `wait` does: reap until no background job runs (the kernel
+        // gives the pids oldest first), then forget the finished jobs.
+        let mut pids = 10..10 + n;
+        while t.any_running() {
+            let pid = pids.next().expect("a running job has a task to reap");
+            assert!(t.record(Pid(pid), 0));
+        }
+        let done: Vec<usize> = t.background().map(|j| j.number).collect();
+        for number in done {
+            if t.get(number).is_some_and(Job::is_done) {
+                t.remove(number);
+            }
+        }
+        assert_eq!(t.background().count(), 0);
+        let visits = t.visits.get();
+        assert!(visits <= 10 * n as usize, "{visits} visits for {n} jobs");
+    }
+
+    #[test]
+    fn one_job_ending_among_many_is_filed_and_reported_without_a_search() {
+        let n = 10_000;
+        let mut t = many(n);
+        t.visits.set(0);
+        assert!(t.record(Pid(10 + n / 2), 0));
+        assert!(t.any_running());
+        assert_eq!(
+            t.take_finished(),
+            vec![format!("[{}]   Done                    sleep 1", n / 2 + 1)]
+        );
+        assert_eq!(t.by_pid(Pid(10 + n / 2)), None);
+        assert_eq!(t.by_pid(Pid(10)), Some(1));
+        let visits = t.visits.get();
+        assert!(visits <= 10, "{visits} visits among {n} jobs");
+    }
+
+    #[test]
+    fn a_pid_given_again_belongs_to_its_new_job() {
+        let mut t = JobTable::default();
+        let old = t.add(job("a", &[7], true));
+        t.record(Pid(7), 0);
+        let new = t.add(job("b", &[7], true));
+        t.remove(old);
+        assert_eq!(t.by_pid(Pid(7)), Some(new));
+        assert!(t.record(Pid(7), 1));
+        assert_eq!(t.get(new).unwrap().status(), Some(1));
     }
 }

@@ -5,7 +5,9 @@
 //! `syscalls` crate alone. [`parse`] turns text into a command tree; the
 //! interpreter runs it as jobs.
 
+mod history;
 mod jobs;
+mod lines;
 pub mod parse;
 mod sh;
 pub mod term;

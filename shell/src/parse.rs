@@ -1,7 +1,13 @@
 //! The language of `sh`: a lexer and a recursive-descent parser that turn
 //! source text into a command tree ([`List`]), or into a [`ParseError`] that
 //! says where and why. Nothing here runs anything: the tree is plain data
-//! (`Clone`, `'static`), so the interpreter can hand a copy to a subshell task.
+//! (`Clone`, `'static`), so the interpreter can hand it to a subshell task.
+//!
+//! What a subshell gets is shared, not copied: `( … )` holds its list in an
+//! `Rc`, and the texts kept for job messages are ranges of one shared copy
+//! of the source ([`Text`]). Else 64 nested `( … )` around a long line cost
+//! 64 copies of the line in the tree, and more again as each level's task
+//! copied its part.
 //!
 //! The grammar, sh's cut down (`newline*` may appear after `|`, `&&`, `||`
 //! and `(`):
@@ -21,6 +27,8 @@
 //! Subshells nest at most [`MAX_NESTING`] deep.
 
 use std::fmt;
+use std::ops::{Deref, Range};
+use std::rc::Rc;
 
 /// A sequence of and-or lists, each ended by `;`/newline or by `&`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,7 +55,7 @@ pub struct AndOr {
     /// The pipelines that run depending on the status so far.
     pub rest: Vec<(AndOrOp, Pipeline)>,
     /// The source text, trimmed, for job messages.
-    pub text: String,
+    pub text: Text,
 }
 
 /// The operator before a pipeline of an [`AndOr`].
@@ -65,7 +73,7 @@ pub struct Pipeline {
     /// At least one stage.
     pub stages: Vec<Stage>,
     /// The source text, trimmed, for job messages (`seq 3 | wc -l`).
-    pub text: String,
+    pub text: Text,
 }
 
 /// One stage of a pipeline: one child task.
@@ -73,8 +81,82 @@ pub struct Pipeline {
 pub enum Stage {
     /// A command and its arguments (at least one word).
     Simple(Vec<Word>),
-    /// `( list )`, run by a child shell.
-    Subshell(List),
+    /// `( list )`, run by a child shell, which shares it.
+    Subshell(Rc<List>),
+}
+
+/// A piece of the source, for messages: a range of the one copy of the
+/// source the tree shares, so a clone costs a count, not the bytes.
+#[derive(Clone)]
+pub struct Text {
+    src: Rc<str>,
+    range: Range<usize>,
+}
+
+impl Text {
+    /// `range` of `src`; an empty text if the range is not in it.
+    fn of(src: &Rc<str>, range: Range<usize>) -> Text {
+        let range = if src.get(range.clone()).is_some() {
+            range
+        } else {
+            0..0
+        };
+        Text {
+            src: src.clone(),
+            range,
+        }
+    }
+
+    /// The whole source this text is a piece of.
+    pub fn source(&self) -> &Rc<str> {
+        &self.src
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.src[self.range.clone()]
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text::of(&Rc::from(text), 0..text.len())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        &**self == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        &**self == *other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
 }
 
 /// One word of a command, as quoting left it: literal text and the
@@ -148,6 +230,17 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl ParseError {
+    /// The message naming its line even when that is the first, as a
+    /// script's reader wants it (`sh: syntax error at line 1, column 6: …`).
+    pub fn with_line(&self) -> String {
+        format!(
+            "sh: syntax error at line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
 impl std::error::Error for ParseError {}
 
 /// How deep `( … )` may nest. The parser recurses once per level, and so do
@@ -162,7 +255,15 @@ pub const MAX_NESTING: usize = 64;
 /// # Errors
 /// A [`ParseError`] at the first token (or end of input) that does not fit.
 pub fn parse(src: &str) -> Result<List, ParseError> {
-    let mut parser = Parser::new(src);
+    parse_shared(Rc::from(src))
+}
+
+/// [`parse`], with the tree's texts ranges of the caller's `src`.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_shared(src: Rc<str>) -> Result<List, ParseError> {
+    let mut parser = Parser::new(&src);
     let list = parser.list()?;
     let tok = parser.peek()?.clone();
     match tok.kind {
@@ -431,7 +532,7 @@ impl WordBuilder {
 }
 
 struct Parser<'a> {
-    src: &'a str,
+    src: &'a Rc<str>,
     lexer: Lexer<'a>,
     peeked: Option<Token>,
     /// Where the last consumed token ended: the end of a pipeline's text.
@@ -441,7 +542,7 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Parser<'a> {
+    fn new(src: &'a Rc<str>) -> Parser<'a> {
         Parser {
             src,
             lexer: Lexer::new(src),
@@ -558,7 +659,7 @@ impl<'a> Parser<'a> {
                 match close.kind {
                     Kind::RParen if !list.items.is_empty() => {
                         self.next()?;
-                        Ok(Stage::Subshell(list))
+                        Ok(Stage::Subshell(Rc::new(list)))
                     }
                     Kind::Eof => Err(ParseError {
                         message: "unexpected end of input, expected ')'".to_string(),
@@ -573,12 +674,11 @@ impl<'a> Parser<'a> {
     }
 
     /// The source from byte `start` to the end of the last token, trimmed.
-    fn text_from(&self, start: usize) -> String {
-        self.src
-            .get(start..self.last_end)
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+    fn text_from(&self, start: usize) -> Text {
+        let raw = self.src.get(start..self.last_end).unwrap_or_default();
+        let trimmed = raw.trim_start();
+        let from = start + (raw.len() - trimmed.len());
+        Text::of(self.src, from..from + trimmed.trim_end().len())
     }
 
     fn unexpected(&self, tok: &Token) -> ParseError {
@@ -697,14 +797,14 @@ mod tests {
                 Stage::Simple(vec![Word::lit("seq"), Word::lit("3")]),
                 Stage::Simple(vec![Word::lit("wc"), Word::lit("-l")]),
             ],
-            text: "seq 3 | wc -l".to_string(),
+            text: Text::from("seq 3 | wc -l"),
         };
         let expected = List {
             items: vec![(
                 AndOr {
                     first: pipeline,
                     rest: vec![],
-                    text: "seq 3 | wc -l".to_string(),
+                    text: Text::from("seq 3 | wc -l"),
                 },
                 Terminator::Background,
             )],
@@ -832,6 +932,53 @@ mod tests {
             panic!("a subshell")
         };
         assert_eq!(inner.items[0].0.first.text, "a | b");
+    }
+
+    #[test]
+    fn every_text_of_the_tree_is_a_piece_of_the_one_shared_source() {
+        fn texts<'a>(list: &'a List, out: &mut Vec<&'a Text>) {
+            for (and_or, _) in &list.items {
+                out.push(&and_or.text);
+                let pipelines =
+                    std::iter::once(&and_or.first).chain(and_or.rest.iter().map(|(_, p)| p));
+                for pipeline in pipelines {
+                    out.push(&pipeline.text);
+                    for stage in &pipeline.stages {
+                        if let Stage::Subshell(inner) = stage {
+                            texts(inner, out);
+                        }
+                    }
+                }
+            }
+        }
+        let src: Rc<str> = Rc::from(" ( a | (b && c) ) & d; ((e)) ");
+        let list = parse_shared(src.clone()).unwrap();
+        let mut all = Vec::new();
+        texts(&list, &mut all);
+        let shown: Vec<&str> = all.iter().map(|t| &***t).collect();
+        assert_eq!(
+            shown,
+            [
+                "( a | (b && c) )",
+                "( a | (b && c) )",
+                "a | (b && c)",
+                "a | (b && c)",
+                "b && c",
+                "b",
+                "c",
+                "d",
+                "d",
+                "((e))",
+                "((e))",
+                "(e)",
+                "(e)",
+                "e",
+                "e",
+            ]
+        );
+        for text in all {
+            assert!(Rc::ptr_eq(text.source(), &src), "{text:?} is a copy");
+        }
     }
 
     #[test]
@@ -973,6 +1120,20 @@ mod tests {
         );
         let e = parse("echo 'a\nb").unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
+    }
+
+    #[test]
+    fn with_line_names_the_line_even_when_it_is_the_first() {
+        let e = parse("| wc").unwrap_err();
+        assert_eq!(
+            e.with_line(),
+            "sh: syntax error at line 1, column 1: unexpected '|'"
+        );
+        let e = parse("a\n  )").unwrap_err();
+        assert_eq!(
+            e.with_line(),
+            "sh: syntax error at line 2, column 3: unexpected ')'"
+        );
     }
 
     #[test]

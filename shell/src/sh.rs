@@ -12,10 +12,14 @@
 //!   subshell's children stay in the shell's group, so Ctrl-C or `kill %N`
 //!   of the job that runs the script reaches them all.
 
+use std::rc::Rc;
+
 use syscalls::{Command, Errno, ExitCode, Fd, FdMap, PGroup, Pid, Signal, Sys, TaskFuture};
 
+use crate::history::History;
 use crate::jobs::{self, Job, JobTable, Proc};
-use crate::parse::{self, AndOr, AndOrOp, List, Part, Pipeline, Stage, Terminator, Word};
+use crate::lines::LineReader;
+use crate::parse::{self, AndOr, AndOrOp, List, Part, Pipeline, Stage, Terminator, Text, Word};
 
 /// The one-line description of `sh` for `help` and the program registry.
 pub const ABOUT: &str = "the shell: pipelines, jobs, && || ; & ( ) and quotes";
@@ -26,9 +30,6 @@ const PROMPT: &str = "$ ";
 /// Printed before each further line of an unfinished command (an open
 /// quote or `(`, a trailing `|`, `&&` or `||`).
 const CONTINUATION_PROMPT: &str = "> ";
-
-/// How much of fd 0 one read asks for.
-const READ_CHUNK: usize = 4096;
 
 /// The status of a command line that does not parse, as in bash.
 const SYNTAX_ERROR: ExitCode = 2;
@@ -154,15 +155,28 @@ enum Flow {
     Exit(ExitCode),
 }
 
+/// Where a command's text came from, which decides what a syntax error in
+/// it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Typed at the prompt: report it, and prompt again.
+    Console,
+    /// `sh -c COMMAND`: report it (by line only past the first) and exit 2.
+    Argument,
+    /// Lines of a script on fd 0: report it with its line, and exit 2.
+    Script,
+}
+
 /// What a subshell child runs.
 enum Body {
     /// `( list )`, or a background `a && b &`.
-    List(List),
+    List(Rc<List>),
     /// A builtin that is a pipeline stage or a background job: `jobs | wc -l`.
     Builtin(Vec<String>),
 }
 
-/// The interpreter's state that a subshell inherits (by copy).
+/// The interpreter's state that a subshell inherits (by copy, but for the
+/// script's text, which it shares).
 #[derive(Debug, Clone)]
 struct State {
     /// `$$`: the pid of the top-level shell, which subshells keep.
@@ -173,7 +187,7 @@ struct State {
     interactive: bool,
     jobs: JobTable,
     /// The command lines run, oldest first.
-    history: Vec<String>,
+    history: History,
 }
 
 impl State {
@@ -209,7 +223,7 @@ impl Shell {
                 status: 0,
                 interactive,
                 jobs: JobTable::default(),
-                history: Vec::new(),
+                history: History::default(),
             },
         }
     }
@@ -217,7 +231,7 @@ impl Shell {
     /// `sh -c`: runs `src` as a whole and returns the last status (2 if it
     /// does not parse).
     async fn run_command(&mut self, src: &str) -> ExitCode {
-        match self.run_source(src, 1).await {
+        match self.run_source(src, 1, Origin::Argument).await {
             Flow::Exit(code) => code,
             Flow::Go => self.state.status,
         }
@@ -231,6 +245,11 @@ impl Shell {
         let mut pending = String::new();
         let mut first_line = 1;
         let mut line_number = 0;
+        let origin = if self.state.interactive {
+            Origin::Console
+        } else {
+            Origin::Script
+        };
         loop {
             if self.state.interactive {
                 let prompt = if pending.is_empty() {
@@ -261,13 +280,13 @@ impl Shell {
                 continue;
             }
             let src = std::mem::take(&mut pending);
-            if let Flow::Exit(code) = self.run_source(&src, first_line).await {
+            if let Flow::Exit(code) = self.run_source(&src, first_line, origin).await {
                 return code;
             }
         }
         // End of input: a command left open is an error now.
         if !pending.is_empty() {
-            if let Flow::Exit(code) = self.run_source(&pending, first_line).await {
+            if let Flow::Exit(code) = self.run_source(&pending, first_line, origin).await {
                 return code;
             }
         }
@@ -277,19 +296,37 @@ impl Shell {
         self.state.status
     }
 
-    /// Records `src` in the history, parses it and runs it; a syntax error
-    /// is reported (its line counted from `first_line`) and sets `$?` to 2.
-    async fn run_source(&mut self, src: &str, first_line: usize) -> Flow {
+    /// Records `src` in the history, parses it and runs it. A syntax error
+    /// is reported (its line counted from `first_line`) and sets `$?` to 2;
+    /// it ends the shell unless a person typed the command.
+    async fn run_source(&mut self, src: &str, first_line: usize, origin: Origin) -> Flow {
+        // One copy of the text, which the history and the tree share.
+        let src: Rc<str> = Rc::from(src);
         if !src.trim().is_empty() {
-            self.state.history.push(src.to_string());
+            self.state.history.push(src.clone());
         }
-        match parse::parse(src) {
+        match parse::parse_shared(src) {
             Ok(list) => self.run_list(&list).await,
             Err(mut e) => {
                 e.line += first_line - 1;
-                self.say(&format!("{e}\n")).await;
                 self.state.status = SYNTAX_ERROR;
-                Flow::Go
+                match origin {
+                    Origin::Console => {
+                        self.say(&format!("{e}\n")).await;
+                        Flow::Go
+                    }
+                    Origin::Argument => {
+                        self.say(&format!("{e}\n")).await;
+                        Flow::Exit(SYNTAX_ERROR)
+                    }
+                    // As in every POSIX shell: the lines after a broken one
+                    // may rely on what it would have done, so none of them
+                    // runs.
+                    Origin::Script => {
+                        self.say(&format!("{}\n", e.with_line())).await;
+                        Flow::Exit(SYNTAX_ERROR)
+                    }
+                }
             }
         }
     }
@@ -350,7 +387,7 @@ impl Shell {
             let list = List {
                 items: vec![(and_or.clone(), Terminator::Seq)],
             };
-            self.launch(&[Stage::Subshell(list)], &and_or.text, true)
+            self.launch(&[Stage::Subshell(Rc::new(list))], &and_or.text, true)
                 .await
         };
         if let Launched::Job(number) = launched {
@@ -371,7 +408,7 @@ impl Shell {
     /// Interactive: the first task leads a new process group, the others
     /// join it. The shell closes its copies of the pipe ends as soon as the
     /// children have theirs, or no reader would ever see end-of-file.
-    async fn launch(&mut self, stages: &[Stage], text: &str, background: bool) -> Launched {
+    async fn launch(&mut self, stages: &[Stage], text: &Text, background: bool) -> Launched {
         let mut procs = Vec::with_capacity(stages.len());
         let mut leader = None;
         // The read end of the pipe from the stage before.
@@ -413,7 +450,7 @@ impl Shell {
         Launched::Job(
             self.state
                 .jobs
-                .add(Job::new(text, procs, leader, background)),
+                .add(Job::new(text.clone(), procs, leader, background)),
         )
     }
 
@@ -498,7 +535,7 @@ impl Shell {
         }
         let job = self.state.jobs.remove(number);
         let status = job
-            .and_then(|job| job.procs.last().and_then(|p| p.status))
+            .and_then(|job| job.procs().last().and_then(|p| p.status))
             .unwrap_or(1);
         if self.state.interactive {
             // As bash: a job ended by Ctrl-C gets a newline after the `^C`
@@ -716,7 +753,7 @@ impl Shell {
     }
 
     async fn builtin_history(&mut self) -> ExitCode {
-        let text = history_listing(&self.state.history);
+        let text = self.state.history.listing();
         self.print(&text).await;
         0
     }
@@ -768,7 +805,7 @@ enum Image {
     /// A builtin, in a child shell.
     Builtin(Vec<String>),
     /// `( list )`, in a child shell.
-    Subshell(List),
+    Subshell(Rc<List>),
 }
 
 impl Image {
@@ -782,8 +819,8 @@ impl Image {
         }
     }
 
-    /// The spawn request; a child shell gets a copy of `state` (and of the
-    /// tree: `from_fn` wants a `'static` closure).
+    /// The spawn request; a child shell gets a copy of `state`, and shares
+    /// the tree (`from_fn` wants a `'static` closure).
     fn command(&self, state: &State, fds: FdMap, group: PGroup) -> Command {
         let command = match self {
             Image::Program(argv) => match argv.split_first() {
@@ -844,15 +881,6 @@ fn parse_exit_code(arg: &str) -> Option<ExitCode> {
     u8::try_from(n.rem_euclid(256)).ok()
 }
 
-/// `history`'s output: numbered from 1, as bash prints it.
-fn history_listing(history: &[String]) -> String {
-    history
-        .iter()
-        .enumerate()
-        .map(|(i, line)| format!("{:>5}  {line}\n", i + 1))
-        .collect()
-}
-
 /// `help`'s output: the builtins, then the programs with their descriptions.
 fn help_text(programs: &[(String, String)]) -> String {
     let mut text = String::from("builtins:\n");
@@ -874,66 +902,6 @@ fn help_text(programs: &[(String, String)]) -> String {
         text.push_str(&format!("  {name:<name_width$}  {about}\n"));
     }
     text
-}
-
-/// Lines of fd 0, read in chunks.
-struct LineReader {
-    fd: Fd,
-    lines: LineBuffer,
-}
-
-impl LineReader {
-    fn new(fd: Fd) -> LineReader {
-        LineReader {
-            fd,
-            lines: LineBuffer::default(),
-        }
-    }
-
-    /// The next line without its newline; `None` at end of input. A read
-    /// error counts as the end: there is nothing more to read.
-    async fn next_line(&mut self, sys: &Sys) -> Option<String> {
-        let mut chunk = vec![0u8; READ_CHUNK];
-        loop {
-            if let Some(line) = self.lines.pop_line() {
-                return Some(line);
-            }
-            match sys.read(self.fd, &mut chunk).await {
-                Ok(n) if n > 0 => self.lines.push(&chunk[..n]),
-                _ => return self.lines.finish(),
-            }
-        }
-    }
-}
-
-/// Bytes in, lines out: keeps a partial line until its newline comes.
-#[derive(Debug, Default)]
-struct LineBuffer {
-    bytes: Vec<u8>,
-}
-
-impl LineBuffer {
-    fn push(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
-    }
-
-    /// The first complete line, without its newline (invalid UTF-8 becomes
-    /// U+FFFD).
-    fn pop_line(&mut self) -> Option<String> {
-        let end = self.bytes.iter().position(|&b| b == b'\n')?;
-        let line: Vec<u8> = self.bytes.drain(..=end).collect();
-        Some(String::from_utf8_lossy(&line[..end]).into_owned())
-    }
-
-    /// At end of input: what is left, if anything, as a last line.
-    fn finish(&mut self) -> Option<String> {
-        if self.bytes.is_empty() {
-            None
-        } else {
-            let rest = std::mem::take(&mut self.bytes);
-            Some(String::from_utf8_lossy(&rest).into_owned())
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1004,15 +972,6 @@ mod tests {
     }
 
     #[test]
-    fn history_is_numbered_like_bash() {
-        assert_eq!(
-            history_listing(&args(&["echo a", "seq 3 | wc -l"])),
-            "    1  echo a\n    2  seq 3 | wc -l\n"
-        );
-        assert_eq!(history_listing(&[]), "");
-    }
-
-    #[test]
     fn help_lists_builtins_then_programs() {
         let text = help_text(&[
             ("cat".to_string(), "copy input to output".to_string()),
@@ -1036,33 +995,5 @@ mod tests {
         let mut completed = crate::term::SH_BUILTINS.to_vec();
         completed.sort_unstable();
         assert_eq!(completed, ["exit", "fg", "help", "history", "jobs", "wait"]);
-    }
-
-    #[test]
-    fn lines_are_split_across_reads() {
-        let mut b = LineBuffer::default();
-        b.push(b"echo a\nec");
-        assert_eq!(b.pop_line().as_deref(), Some("echo a"));
-        assert_eq!(b.pop_line(), None);
-        b.push(b"ho b");
-        assert_eq!(b.pop_line(), None);
-        b.push(b"\n\nlast");
-        assert_eq!(b.pop_line().as_deref(), Some("echo b"));
-        assert_eq!(b.pop_line().as_deref(), Some(""));
-        assert_eq!(b.pop_line(), None);
-        assert_eq!(b.finish().as_deref(), Some("last"));
-        assert_eq!(b.finish(), None);
-    }
-
-    #[test]
-    fn a_character_split_across_reads_survives() {
-        let mut b = LineBuffer::default();
-        let bytes = "é\n".as_bytes();
-        b.push(&bytes[..1]);
-        assert_eq!(b.pop_line(), None);
-        b.push(&bytes[1..]);
-        assert_eq!(b.pop_line().as_deref(), Some("é"));
-        b.push(b"\xff\n");
-        assert_eq!(b.pop_line().as_deref(), Some("\u{fffd}"));
     }
 }
