@@ -99,7 +99,10 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     let texts = if args.operands.is_empty() {
         match stdin_urls(&sys).await {
             Ok(texts) => texts,
-            Err(errno) => return fail::call_failed(&sys, SPEC.name, "read error", errno).await,
+            Err(e) => {
+                fail::error(&sys, SPEC.name, format_args!("read error: {e}")).await;
+                return fail::FAILURE;
+            }
         }
     } else {
         args.operands
@@ -137,7 +140,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
 }
 
 /// The URLs on standard input, one a line, blank lines skipped.
-async fn stdin_urls(sys: &Sys) -> Result<Vec<String>, Errno> {
+async fn stdin_urls(sys: &Sys) -> Result<Vec<String>, crate::lines::LineError> {
     let mut lines = LineReader::new(sys, Fd::STDIN);
     let mut urls = Vec::new();
     loop {

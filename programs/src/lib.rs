@@ -26,7 +26,7 @@
 //! - `usage.rs`: option parsing (a small `getopt_long`), `--help`, the
 //!   `NAME: message` / `Try 'NAME --help' for more information.` pair, counts.
 //! - `output.rs`: a buffered writer that writes in 64 KiB chunks.
-//! - `lines.rs`: a line reader over a descriptor.
+//! - `lines.rs`: a line reader over a descriptor, with a limit on a line's length.
 //! - `inputs.rs`: the FILE operands of `head` and `tail`, with their headers.
 //! - `fail.rs`: error messages on stderr, and what a failed write means.
 //! - `duration.rs`: sleep's durations (`1.5`, `2m`), and a time limit.
