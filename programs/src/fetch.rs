@@ -1,7 +1,12 @@
-//! `fetch [-c N] [-t SECS] [URL]...`: the concurrent crawler. Each URL is
-//! fetched by a task of its own, at most N at once: the parent starts N,
-//! and the next each time one ends. Every request (connect, send, receive)
-//! runs under its own time limit.
+//! `fetch [-c N] [-t SECS] [-m SIZE] [URL]...`: the concurrent crawler.
+//! Each URL is fetched by a task of its own, at most N at once: the parent
+//! starts N, and the next each time one ends.
+//!
+//! A body is counted as it streams in, a piece at a time, never kept: a
+//! URL costs a few tens of KiB however big its body is. Two limits end a
+//! URL that goes on too long, since a peer decides how much it sends: the
+//! time limit bounds the whole request (connecting, sending, and a body
+//! however fast it comes), and a body over the size limit is an error.
 //!
 //! Per URL it prints `STATUS BYTES TIME URL` (`200 1234 3.2ms
 //! http://127.0.0.1:8080/`) or `ERR WHY TIME URL` (`ERR timeout 5000.0ms
@@ -18,11 +23,12 @@ use std::time::Duration;
 use syscalls::{Command, Errno, ExitCode, Fd, Pid, Sys};
 
 use crate::addr;
+use crate::conn::Conn;
 use crate::duration::{within, Limit};
 use crate::fail;
-use crate::http::{self, ReadError, Url};
+use crate::http::{self, Body, ReadError, Url};
 use crate::lines::LineReader;
-use crate::usage::{Opt, Spec};
+use crate::usage::{parse_count, Opt, Spec};
 
 const SPEC: Spec = Spec::new(
     "fetch",
@@ -33,12 +39,19 @@ const SPEC: Spec = Spec::new(
      URLs are http://HOST[:PORT][/PATH]; HOST is an IP address or localhost.\n\
      \n\
      \x20 -c, --concurrency=N   fetch at most N URLs at once (default 4)\n\
-     \x20 -t, --timeout=SECS    give up on a URL after SECS (default 5; suffixes\n\
-     \x20                         s, m, h, d; 0 means no limit)\n\
+     \x20 -t, --timeout=SECS    give up on a URL after SECS, body included\n\
+     \x20                         (default 5; suffixes s, m, h, d; 0: no limit)\n\
+     \x20 -m, --max-size=SIZE   give up on a URL whose body is over SIZE bytes\n\
+     \x20                         (default 1G; suffixes K, M, G, T are powers\n\
+     \x20                         of 1024, KB, MB, GB, TB of 1000)\n\
      \x20     --help            display this help and exit\n\
      \n\
      Exit status is 0 if every URL answered 2xx or 3xx, 1 otherwise.\n",
-    &[Opt::value('c', "concurrency"), Opt::value('t', "timeout")],
+    &[
+        Opt::value('c', "concurrency"),
+        Opt::value('t', "timeout"),
+        Opt::value('m', "max-size"),
+    ],
 );
 
 /// URLs in flight when `-c` is not given.
@@ -46,6 +59,17 @@ const DEFAULT_CONCURRENCY: usize = 4;
 
 /// A URL's limit when `-t` is not given.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest body taken when `-m` is not given: more than a page or a
+/// download a person means, far less than a body that never ends.
+const DEFAULT_MAX_SIZE: u64 = 1 << 30;
+
+/// What ends a URL that goes on too long.
+#[derive(Clone, Copy)]
+struct Limits {
+    time: Limit,
+    max_size: u64,
+}
 
 /// One URL to fetch.
 struct Job {
@@ -58,7 +82,7 @@ struct Job {
 #[derive(Debug)]
 struct Outcome {
     /// The status and body size, or why there are none.
-    result: Result<(u16, usize), String>,
+    result: Result<(u16, u64), String>,
     elapsed: Duration,
 }
 
@@ -67,7 +91,7 @@ struct Outcome {
 struct Totals {
     urls: usize,
     ok: usize,
-    bytes: usize,
+    bytes: u64,
 }
 
 /// Fetches every URL; status 0 if all answered 2xx or 3xx.
@@ -77,7 +101,10 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Err(status) => return status,
     };
     let mut concurrency = DEFAULT_CONCURRENCY;
-    let mut limit = Limit::After(DEFAULT_TIMEOUT);
+    let mut limits = Limits {
+        time: Limit::After(DEFAULT_TIMEOUT),
+        max_size: DEFAULT_MAX_SIZE,
+    };
     for (opt, value) in &args.opts {
         match opt {
             'c' => match value.parse::<usize>() {
@@ -87,8 +114,15 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
                     return SPEC.fail(&sys, message).await;
                 }
             },
+            'm' => match parse_count(value) {
+                Some(n) => limits.max_size = n,
+                None => {
+                    let message = format!("invalid size: '{value}'");
+                    return SPEC.fail(&sys, message).await;
+                }
+            },
             _ => match Limit::parse(value) {
-                Some(parsed) => limit = parsed,
+                Some(parsed) => limits.time = parsed,
                 None => {
                     let message = format!("invalid time interval '{value}'");
                     return SPEC.fail(&sys, message).await;
@@ -119,7 +153,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             Err(message) => fail::error(&sys, SPEC.name, message).await,
         }
     }
-    if let Err(errno) = crawl(&sys, jobs, concurrency, limit, &mut totals).await {
+    if let Err(errno) = crawl(&sys, jobs, concurrency, limits, &mut totals).await {
         return fail::write_error(&sys, SPEC.name, errno).await;
     }
     let elapsed = sys.now().await.saturating_sub(started);
@@ -186,7 +220,7 @@ async fn crawl(
     sys: &Sys,
     jobs: Vec<Job>,
     concurrency: usize,
-    limit: Limit,
+    limits: Limits,
     totals: &mut Totals,
 ) -> Result<(), Errno> {
     let outcomes: Rc<RefCell<Vec<Option<Outcome>>>> =
@@ -200,7 +234,7 @@ async fn crawl(
             let job = &jobs[index];
             let (addr, url, slot) = (job.addr, job.url.clone(), outcomes.clone());
             let spawned = Command::from_fn(move |sys| async move {
-                let outcome = fetch(&sys, addr, &url, limit).await;
+                let outcome = fetch(&sys, addr, &url, limits).await;
                 slot.borrow_mut()[index] = Some(outcome);
                 0
             })
@@ -260,22 +294,53 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// One fetch, under `limit`: its status and body size, and how long it took.
-async fn fetch(sys: &Sys, addr: SocketAddr, url: &Url, limit: Limit) -> Outcome {
+/// One fetch, under `limits`: its status and body size, and how long it
+/// took.
+async fn fetch(sys: &Sys, addr: SocketAddr, url: &Url, limits: Limits) -> Outcome {
     let started = sys.now().await;
-    let result = within(sys, limit, get(sys, addr, url)).await;
+    let deadline = match limits.time {
+        Limit::After(d) => Some(started.saturating_add(d)),
+        Limit::Never => None,
+    };
+    let get = get(sys, addr, url, deadline, limits.max_size);
+    let result = within(sys, limits.time, get).await;
     Outcome {
-        result: result.map_err(|e| e.to_string()),
+        result: result.map_err(|e| match e {
+            ReadError::TooLarge(max) => format!("body over --max-size ({max} bytes)"),
+            e => e.to_string(),
+        }),
         elapsed: sys.now().await.saturating_sub(started),
     }
 }
 
-/// Connects, sends the request, and reads the response until its end.
-async fn get(sys: &Sys, addr: SocketAddr, url: &Url) -> Result<(u16, usize), ReadError> {
+/// Connects, sends the request, and reads the response until its end,
+/// counting the body's bytes as they come; until `deadline` at the latest,
+/// and no more than `max_size` bytes of body.
+async fn get(
+    sys: &Sys,
+    addr: SocketAddr,
+    url: &Url,
+    deadline: Option<Duration>,
+    max_size: u64,
+) -> Result<(u16, u64), ReadError> {
     let conn = sys
         .connect(&addr.to_string())
         .await
         .map_err(ReadError::Call)?;
+    let conn = Conn::socket(conn);
+    let result = exchange(sys, conn, url, deadline, max_size).await;
+    conn.close(sys).await;
+    result
+}
+
+/// The request and the response of [`get`], on `conn`.
+async fn exchange(
+    sys: &Sys,
+    conn: Conn,
+    url: &Url,
+    deadline: Option<Duration>,
+    max_size: u64,
+) -> Result<(u16, u64), ReadError> {
     let host = match url.port {
         80 => url.host.clone(),
         port => format!("{}:{port}", url.host),
@@ -284,23 +349,153 @@ async fn get(sys: &Sys, addr: SocketAddr, url: &Url) -> Result<(u16, usize), Rea
         "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: coos-fetch\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         url.path
     );
+    sys.write_all(conn.output, request.as_bytes())
+        .await
+        .map_err(ReadError::Call)?;
     let mut buf = Vec::new();
-    let result = match sys.write_all(conn, request.as_bytes()).await {
-        Ok(()) => http::read_response(sys, conn, &mut buf, false)
-            .await
-            .map(|(response, body)| (response.status, body.len())),
-        Err(errno) => Err(ReadError::Call(errno)),
-    };
-    let _ = sys.close(conn).await;
-    result
+    let response = http::read_response_head(sys, conn.input, &mut buf).await?;
+    let mut body = Body::new(sys, conn.input, &mut buf, &response, false, max_size)?;
+    let mut bytes = 0;
+    while let Some(piece) = body.next().await? {
+        bytes += piece.len() as u64;
+        // The deadline `within` set ends a call that blocks; a body that
+        // keeps coming never blocks, so the clock is looked at here too.
+        if let Some(at) = deadline {
+            if sys.now().await >= at {
+                return Err(ReadError::Call(Errno::ETIMEDOUT));
+            }
+        }
+    }
+    Ok((response.status, bytes))
 }
 
 #[cfg(test)]
 mod tests {
-    use syscalls::{Command, Fd, FdMap};
+    use std::time::Duration;
 
+    use kernel::testing::{Harness, Outcome};
+    use syscalls::{Command, ExitCode, Fd, FdMap, Sys};
+
+    use super::{exchange, Conn, Errno, ReadError, Url};
     use crate::echod::tests::{on_host, start_server, stop_server, LIMIT};
+    use crate::http;
     use crate::run;
+
+    /// The most a test server sends of a body that would not end: so that
+    /// a fetch that does not stop it still ends (and fails its test).
+    const CAP: u64 = 4 << 20;
+
+    /// A server for fetch to meet a peer that sends too much: for each
+    /// connection, in turn, it reads the request head and answers by its
+    /// path, with a body of `x`s:
+    /// `/endless`: no `Content-Length`, then bytes until the client goes
+    /// (or `CAP`); `/huge`: a
+    /// `Content-Length` of 1 TiB, then the same as `/endless`; `/exact`:
+    /// 64 KiB, then end-of-file; `/trickle`: a byte every 100 ms, 1000 at
+    /// most.
+    async fn body_server(sys: Sys, listener: Fd) -> ExitCode {
+        let piece = [b'x'; 16 * 1024];
+        while let Ok(conn) = sys.accept(listener).await {
+            let mut buf = Vec::new();
+            while http::head_end(&buf).is_none() {
+                if !matches!(http::read_more(&sys, conn, &mut buf).await, Ok(1..)) {
+                    break;
+                }
+            }
+            let end = http::head_end(&buf).unwrap_or(0);
+            let path = http::parse_request(&buf[..end]).map_or(String::new(), |r| r.target);
+            let (head, total, trickle) = match path.as_str() {
+                "/huge" => ("Content-Length: 1099511627776\r\n", CAP, false),
+                "/exact" => ("", 64 * 1024, false),
+                "/trickle" => ("", 1000, true),
+                _ => ("", CAP, false),
+            };
+            let head = format!("HTTP/1.1 200 OK\r\n{head}Connection: close\r\n\r\n");
+            let mut sent = match sys.write_all(conn, head.as_bytes()).await {
+                Ok(()) => 0,
+                Err(_) => total,
+            };
+            while sent < total {
+                let n = if trickle {
+                    1
+                } else {
+                    (total - sent).min(piece.len() as u64)
+                };
+                if sys.write_all(conn, &piece[..n as usize]).await.is_err() {
+                    break;
+                }
+                sent += n;
+                if trickle {
+                    let _ = sys.sleep(Duration::from_millis(100)).await;
+                }
+            }
+            let _ = sys.close(conn).await;
+        }
+        0
+    }
+
+    /// Starts [`body_server`] on a free port, runs `fetch ARGS URLS` (the
+    /// URLs being paths on it), and returns fetch's status and output.
+    async fn fetch_from_body_server(
+        sys: &Sys,
+        args: &[&str],
+        paths: &[&str],
+    ) -> (ExitCode, String) {
+        let listener = sys.listen("127.0.0.1:0").await.expect("listen");
+        let addr = sys.local_addr(listener).await.expect("addr");
+        let server = Command::from_fn(move |sys| body_server(sys, listener))
+            .fds(FdMap::stdio().set(listener, listener))
+            .spawn(sys)
+            .await
+            .expect("spawn the server");
+        sys.close(listener).await.expect("close");
+        let (r, w) = sys.pipe().await.expect("pipe");
+        let fetch = Command::new("fetch")
+            .args(args.iter().copied())
+            .args(paths.iter().map(|p| format!("http://{addr}{p}")))
+            .fds(FdMap::stdio().set(Fd::STDOUT, w))
+            .spawn(sys)
+            .await
+            .expect("spawn fetch");
+        sys.close(w).await.expect("close");
+        let mut printed = Vec::new();
+        sys.timeout(LIMIT, sys.read_to_end(r, &mut printed))
+            .await
+            .expect("fetch's output");
+        let waited = sys.timeout(LIMIT, sys.wait(fetch)).await;
+        let (_, status) = waited.expect("fetch ends");
+        sys.kill(server, syscalls::Signal::Term)
+            .await
+            .expect("kill");
+        let _ = sys.wait(server).await;
+        (status, String::from_utf8(printed).expect("text"))
+    }
+
+    /// The line of `printed` for the URL that ends in `path`.
+    fn line_for<'a>(printed: &'a str, path: &str) -> &'a str {
+        printed
+            .lines()
+            .find(|l| l.ends_with(path))
+            .unwrap_or_else(|| panic!("{path} in {printed:?}"))
+    }
+
+    /// `ERR WHY TIME URL`: the WHY.
+    fn why(line: &str) -> &str {
+        let rest = line
+            .strip_prefix("ERR ")
+            .unwrap_or_else(|| panic!("{line:?}"));
+        let (why, _) = rest.rsplit_once(' ').expect("TIME URL");
+        let (why, _) = why.rsplit_once(' ').expect("TIME");
+        why
+    }
+
+    fn virtual_clock<F, Fut>(main: F) -> Outcome
+    where
+        F: FnOnce(Sys) -> Fut + 'static,
+        Fut: std::future::Future<Output = ExitCode> + 'static,
+    {
+        Harness::new(crate::registry()).run_fn(main)
+    }
 
     /// Checks a line `STATUS BYTES TIME URL`.
     fn check_line(line: &str, status: &str, url: &str) {
@@ -434,6 +629,81 @@ mod tests {
     }
 
     #[test]
+    fn fetch_stops_a_body_over_max_size_with_an_error() {
+        // Hostile: bodies without end, announced or not.
+        let out = on_host("", |sys| async move {
+            let paths = ["/endless", "/huge", "/exact"];
+            let args = ["-m", "64K", "-c", "3", "-t", "30"];
+            let (status, printed) = fetch_from_body_server(&sys, &args, &paths).await;
+            assert_eq!(status, 1, "{printed}");
+            let over = "body over --max-size (65536 bytes)";
+            assert_eq!(why(line_for(&printed, "/endless")), over);
+            assert_eq!(why(line_for(&printed, "/huge")), over);
+            let exact = line_for(&printed, "/exact");
+            assert!(exact.starts_with("200 65536 "), "{exact}");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert!(out
+            .stderr
+            .starts_with("fetch: 3 urls, 1 ok, 2 failed, 65536 bytes in "));
+    }
+
+    /// A connection over two pipes whose response side already holds a
+    /// 200 response with a 32 KiB body and end-of-file; the request side is
+    /// left open (its buffer takes the request).
+    async fn piped_response(sys: &Sys) -> Conn {
+        let (_request_r, request_w) = sys.pipe().await.expect("pipe");
+        let (response_r, response_w) = sys.pipe().await.expect("pipe");
+        let head = "HTTP/1.1 200 OK\r\n\r\n";
+        sys.write_all(response_w, head.as_bytes())
+            .await
+            .expect("write");
+        sys.write_all(response_w, &[b'x'; 32 * 1024])
+            .await
+            .expect("write");
+        sys.close(response_w).await.expect("close");
+        Conn {
+            input: response_r,
+            output: request_w,
+        }
+    }
+
+    #[test]
+    fn a_body_that_keeps_coming_is_cut_at_the_deadline() {
+        // Hostile: a body that is always there to read, so that no read
+        // waits and the kernel's deadline (which ends a call that waits)
+        // never comes into play. Time passes while such a body is read on
+        // the host's clock; here the deadline has passed when it comes.
+        let out = virtual_clock(|sys| async move {
+            let url = Url::parse("http://127.0.0.1/").expect("a URL");
+            let conn = piped_response(&sys).await;
+            let passed = Some(sys.now().await);
+            let got = exchange(&sys, conn, &url, passed, u64::MAX).await;
+            assert_eq!(got, Err(ReadError::Call(Errno::ETIMEDOUT)));
+            // With time to spare, the same response is read whole.
+            let conn = piped_response(&sys).await;
+            let later = Some(sys.now().await + Duration::from_secs(1));
+            let got = exchange(&sys, conn, &url, later, u64::MAX).await;
+            assert_eq!(got, Ok((200, 32 * 1024)));
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
+    #[test]
+    fn fetch_ends_a_body_that_trickles_at_its_time_limit() {
+        let out = virtual_clock(|sys| async move {
+            let args = ["-t", "1"];
+            let (status, printed) = fetch_from_body_server(&sys, &args, &["/trickle"]).await;
+            assert_eq!(status, 1, "{printed}");
+            assert_eq!(why(line_for(&printed, "/trickle")), "timeout");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
+    #[test]
     fn fetch_rejects_bad_options() {
         let out = run(&["fetch", "-c", "0"], "");
         assert_eq!(out.status, Some(1));
@@ -446,5 +716,8 @@ mod tests {
             out.stderr.lines().next(),
             Some("fetch: invalid time interval 'x'")
         );
+        let out = run(&["fetch", "--max-size", "1X"], "");
+        assert_eq!(out.status, Some(1));
+        assert_eq!(out.stderr.lines().next(), Some("fetch: invalid size: '1X'"));
     }
 }

@@ -33,7 +33,10 @@
 //! - `addr.rs`: `HOST:PORT` on command lines and in URLs.
 //! - `server.rs`: what `echod` and `httpd` share: listen, then a task per
 //!   connection, reaped as they end.
-//! - `http.rs`: HTTP/1.1 heads, for `httpd` and `fetch`.
+//! - `http.rs`: HTTP/1.1 heads, for `httpd` and `fetch`, and bodies read a
+//!   piece at a time.
+//! - `conn.rs`: a connection's two directions, one socket or (in tests) two
+//!   pipes.
 //!
 //! # Exit statuses and broken pipes
 //!
@@ -61,6 +64,7 @@
 use syscalls::Program;
 
 mod addr;
+mod conn;
 mod duration;
 mod fail;
 mod http;
