@@ -1,6 +1,8 @@
 //! `fetch [-c N] [-t SECS] [-m SIZE] [URL]...`: the concurrent crawler.
 //! Each URL is fetched by a task of its own, at most N at once: the parent
-//! starts N, and the next each time one ends.
+//! starts N, and the next each time one ends. URLs on standard input are
+//! read as there is room for them, so fetching starts with the first line
+//! and an endless list costs no more than a short one.
 //!
 //! A body is counted as it streams in, a piece at a time, never kept: a
 //! URL costs a few tens of KiB however big its body is. Two limits end a
@@ -12,7 +14,8 @@
 //! http://127.0.0.1:8080/`) or `ERR WHY TIME URL` (`ERR timeout 5000.0ms
 //! …`, `ERR connection refused 0.3ms …`) as each one ends, then a summary
 //! on stderr. Tasks hand their outcome to the parent through shared memory
-//! (an `Rc`), as threads of one program would.
+//! (an `Rc`), as threads of one program would, and wake it through a pipe
+//! each, which the parent polls together with standard input.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,14 +23,14 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use syscalls::{Command, Errno, ExitCode, Fd, Pid, Sys};
+use syscalls::{Command, Errno, ExitCode, Fd, FdMap, Interest, Pid, PollFd, Sys};
 
 use crate::addr;
 use crate::conn::Conn;
 use crate::duration::{within, Limit};
-use crate::fail;
+use crate::fail::{self, Failed};
 use crate::http::{self, Body, ReadError, Url};
-use crate::lines::LineReader;
+use crate::lines::{LineError, LineReader};
 use crate::usage::{parse_count, Opt, Spec};
 
 const SPEC: Spec = Spec::new(
@@ -56,6 +59,15 @@ const SPEC: Spec = Spec::new(
 
 /// URLs in flight when `-c` is not given.
 const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The longest line of standard input taken as a URL: a URL goes into a
+/// request head, which servers (httpd among them) refuse past a few KiB.
+const MAX_URL: usize = http::MAX_HEAD;
+
+/// How often the parent, waiting for its fetch tasks and for standard
+/// input at once, looks for an end-of-file: of a task that died without a
+/// word (killed, or panicked), or of its input. See `crawl`.
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
 /// A URL's limit when `-t` is not given.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,6 +104,8 @@ struct Totals {
     urls: usize,
     ok: usize,
     bytes: u64,
+    /// Reading URLs from standard input failed: some may not have been read.
+    input_failed: bool,
 }
 
 /// Fetches every URL; status 0 if all answered 2xx or 3xx.
@@ -130,31 +144,23 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             },
         }
     }
-    let texts = if args.operands.is_empty() {
-        match stdin_urls(&sys).await {
-            Ok(texts) => texts,
-            Err(e) => {
-                fail::error(&sys, SPEC.name, format_args!("read error: {e}")).await;
-                return fail::FAILURE;
-            }
+    let mut urls = if args.operands.is_empty() {
+        Urls::Stdin {
+            lines: LineReader::with_max_line(&sys, Fd::STDIN, MAX_URL),
+            eof: false,
         }
     } else {
-        args.operands
+        Urls::Operands(args.operands.into_iter())
     };
     let started = sys.now().await;
-    let mut totals = Totals {
-        urls: texts.len(),
-        ..Totals::default()
-    };
-    let mut jobs = Vec::new();
-    for text in texts {
-        match job(text) {
-            Ok(job) => jobs.push(job),
-            Err(message) => fail::error(&sys, SPEC.name, message).await,
+    let mut totals = Totals::default();
+    match crawl(&sys, &mut urls, concurrency, limits, &mut totals).await {
+        Ok(()) => {}
+        Err(Failed::Write(errno)) => return fail::write_error(&sys, SPEC.name, errno).await,
+        Err(failed) => {
+            fail::error(&sys, SPEC.name, format_args!("poll: {failed}")).await;
+            return fail::FAILURE;
         }
-    }
-    if let Err(errno) = crawl(&sys, jobs, concurrency, limits, &mut totals).await {
-        return fail::write_error(&sys, SPEC.name, errno).await;
     }
     let elapsed = sys.now().await.saturating_sub(started);
     let summary = format!(
@@ -166,34 +172,82 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         millis(elapsed)
     );
     fail::error(&sys, SPEC.name, summary).await;
-    if totals.ok == totals.urls {
+    if totals.ok == totals.urls && !totals.input_failed {
         0
     } else {
         fail::FAILURE
     }
 }
 
-/// The URLs on standard input, one a line, blank lines skipped.
-async fn stdin_urls(sys: &Sys) -> Result<Vec<String>, crate::lines::LineError> {
-    let mut lines = LineReader::new(sys, Fd::STDIN);
-    let mut urls = Vec::new();
-    loop {
-        while let Some(line) = lines.buffered_line() {
-            let line = String::from_utf8_lossy(line);
-            if !line.trim().is_empty() {
-                urls.push(line.trim().to_string());
-            }
-        }
-        if !lines.fill().await? {
-            // After end-of-file, a last line without a newline.
-            if let Some(line) = lines.buffered_line() {
-                let line = String::from_utf8_lossy(line);
-                if !line.trim().is_empty() {
-                    urls.push(line.trim().to_string());
+/// Where the URLs come from: the operands, or standard input, one a line,
+/// read as they are needed, so that an endless list costs no more memory
+/// than a short one, and fetching starts with its first line.
+enum Urls {
+    Operands(std::vec::IntoIter<String>),
+    Stdin {
+        lines: LineReader,
+        eof: bool,
+    },
+    /// No more.
+    Done,
+}
+
+impl Urls {
+    /// The next URL already at hand (an operand, or a line already read;
+    /// blank lines are skipped), without waiting for input.
+    fn at_hand(&mut self) -> Option<String> {
+        let next = match self {
+            Urls::Operands(operands) => operands.next(),
+            Urls::Stdin { lines, .. } => loop {
+                let Some(line) = lines.buffered_line() else {
+                    break None;
+                };
+                let text = String::from_utf8_lossy(line);
+                if !text.trim().is_empty() {
+                    break Some(text.trim().to_string());
                 }
-            }
-            return Ok(urls);
+            },
+            Urls::Done => None,
+        };
+        if next.is_none() && matches!(self, Urls::Operands(_) | Urls::Stdin { eof: true, .. }) {
+            *self = Urls::Done;
         }
+        next
+    }
+
+    /// The descriptor more URLs come from, while they may.
+    fn input(&self) -> Option<Fd> {
+        match self {
+            Urls::Stdin { eof: false, .. } => Some(Fd::STDIN),
+            _ => None,
+        }
+    }
+
+    /// Reads more of standard input (call it when [`Urls::input`] is
+    /// ready: it does not wait then). After an error there are no more.
+    async fn fill(&mut self) -> Result<(), LineError> {
+        let Urls::Stdin { lines, eof } = self else {
+            return Ok(());
+        };
+        match lines.fill().await {
+            Ok(more) => {
+                // After end-of-file, a last line without a newline is at hand.
+                *eof = !more;
+                Ok(())
+            }
+            Err(e) => {
+                *self = Urls::Done;
+                Err(e)
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(self, Urls::Done)
+    }
+
+    fn stop(&mut self) {
+        *self = Urls::Done;
     }
 }
 
@@ -214,68 +268,169 @@ fn job(text: String) -> Result<Job, String> {
     }
 }
 
-/// Runs the jobs, at most `concurrency` at once, printing each line as a
-/// job ends. `Err` when standard output failed.
+/// A fetch task, as the parent keeps it while it runs.
+struct Running {
+    job: Job,
+    /// Where the task leaves its outcome.
+    slot: Rc<RefCell<Option<Outcome>>>,
+    /// The read end of a pipe whose one writer is the task: it becomes
+    /// readable when the task has said its outcome, or has ended however
+    /// it ended (end-of-file). A task's end is not a descriptor; this makes
+    /// it one, to wait for it and for standard input at once.
+    ended: Fd,
+}
+
+/// Fetches the URLs, at most `concurrency` at once, taking the next as
+/// one ends, and prints each line as its fetch ends. `Err` when standard
+/// output failed (`Failed::Write`), or waiting did (`Failed::Read`).
 async fn crawl(
     sys: &Sys,
-    jobs: Vec<Job>,
+    urls: &mut Urls,
     concurrency: usize,
     limits: Limits,
     totals: &mut Totals,
-) -> Result<(), Errno> {
-    let outcomes: Rc<RefCell<Vec<Option<Outcome>>>> =
-        Rc::new(RefCell::new(jobs.iter().map(|_| None).collect()));
-    let mut running: HashMap<Pid, usize> = HashMap::new();
-    let mut next = 0;
+) -> Result<(), Failed> {
+    let mut running: HashMap<Pid, Running> = HashMap::new();
+    // A URL that could not start for want of descriptors: it starts once
+    // a running one has ended.
+    let mut pending: Option<Job> = None;
     loop {
-        while running.len() < concurrency && next < jobs.len() {
-            let index = next;
-            next += 1;
-            let job = &jobs[index];
-            let (addr, url, slot) = (job.addr, job.url.clone(), outcomes.clone());
-            let spawned = Command::from_fn(move |sys| async move {
-                let outcome = fetch(&sys, addr, &url, limits).await;
-                slot.borrow_mut()[index] = Some(outcome);
-                0
-            })
-            .name(SPEC.name)
-            .arg(&job.text)
-            .spawn(sys)
-            .await;
-            match spawned {
-                Ok(pid) => {
-                    running.insert(pid, index);
+        while running.len() < concurrency {
+            let job = match pending.take() {
+                Some(job) => job,
+                None => {
+                    let Some(text) = urls.at_hand() else { break };
+                    match job(text) {
+                        Ok(job) => job,
+                        Err(message) => {
+                            totals.urls += 1;
+                            fail::error(sys, SPEC.name, message).await;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match start(sys, &job, limits).await {
+                Ok((pid, slot, ended)) => {
+                    running.insert(pid, Running { job, slot, ended });
+                }
+                Err(Errno::EMFILE) if !running.is_empty() => {
+                    pending = Some(job);
+                    break;
                 }
                 Err(errno) => {
                     let outcome = Outcome {
                         result: Err(errno.to_string()),
                         elapsed: Duration::ZERO,
                     };
-                    report(sys, &jobs[index], &outcome, totals).await?;
+                    report(sys, &job, &outcome, totals).await?;
                 }
             }
         }
-        if running.is_empty() {
-            return Ok(());
-        }
-        let Ok((pid, status)) = sys.wait_any().await else {
-            return Ok(());
-        };
-        let Some(index) = running.remove(&pid) else {
+        if running.is_empty() && pending.is_none() {
+            if urls.is_done() {
+                return Ok(());
+            }
+            // Only input to wait for: a read, which (unlike a poll) sees
+            // end-of-file at once.
+            if let Err(e) = urls.fill().await {
+                fail::error(sys, SPEC.name, format_args!("standard input: {e}")).await;
+                totals.input_failed = true;
+            }
             continue;
-        };
-        let outcome = outcomes.borrow_mut()[index].take();
-        // A task that died before it could say (killed, or panicked).
-        let outcome = outcome.unwrap_or_else(|| Outcome {
-            result: Err(format!("task ended with status {status}")),
-            elapsed: Duration::ZERO,
-        });
-        report(sys, &jobs[index], &outcome, totals).await?;
+        }
+        // Wait for a fetch to end or, with room for one more, for input.
+        let pids: Vec<Pid> = running.keys().copied().collect();
+        let mut fds: Vec<PollFd> = pids
+            .iter()
+            .map(|pid| PollFd::new(running[pid].ended, Interest::READ))
+            .collect();
+        let input = urls
+            .input()
+            .filter(|_| running.len() < concurrency && pending.is_none());
+        if let Some(fd) = input {
+            fds.push(PollFd::new(fd, Interest::READ));
+        }
+        // The kernel does not wake a poll for a pipe's end-of-file (only
+        // for bytes), so a task that dies without a word, or the end of
+        // standard input, is seen at the next look: the timeout makes sure
+        // there is one.
+        if let Err(errno) = sys.poll(&mut fds, Some(LOOK_AGAIN)).await {
+            if input.is_none() {
+                return Err(Failed::Read(errno));
+            }
+            // Standard input cannot be waited for (closed): no more URLs.
+            fail::error(sys, SPEC.name, format_args!("standard input: {errno}")).await;
+            totals.input_failed = true;
+            urls.stop();
+            continue;
+        }
+        for (pid, entry) in pids.iter().zip(&fds) {
+            if !entry.ready.read {
+                continue;
+            }
+            let Some(run) = running.remove(pid) else {
+                continue;
+            };
+            let _ = sys.close(run.ended).await;
+            let status = sys.wait(*pid).await.map_or(0, |(_, status)| status);
+            // A task that died before it could say (killed, or panicked).
+            let outcome = run.slot.take().unwrap_or_else(|| Outcome {
+                result: Err(format!("task ended with status {status}")),
+                elapsed: Duration::ZERO,
+            });
+            report(sys, &run.job, &outcome, totals).await?;
+        }
+        if input.is_some() && fds.last().is_some_and(|entry| entry.ready.read) {
+            if let Err(e) = urls.fill().await {
+                fail::error(sys, SPEC.name, format_args!("standard input: {e}")).await;
+                totals.input_failed = true;
+            }
+        }
+    }
+}
+
+/// Starts the task that fetches `job`: its pid, where it leaves its
+/// outcome, and the descriptor that reads end-of-file once it has ended.
+async fn start(
+    sys: &Sys,
+    job: &Job,
+    limits: Limits,
+) -> Result<(Pid, Rc<RefCell<Option<Outcome>>>, Fd), Errno> {
+    let (ended, ended_w) = sys.pipe().await?;
+    let slot = Rc::new(RefCell::new(None));
+    let (addr, url, outcome) = (job.addr, job.url.clone(), slot.clone());
+    let spawned = Command::from_fn(move |sys| async move {
+        *outcome.borrow_mut() = Some(fetch(&sys, addr, &url, limits).await);
+        // Wakes the parent at once (see `LOOK_AGAIN`).
+        let _ = sys.write(ended_w, b"!").await;
+        0
+    })
+    .name(SPEC.name)
+    .arg(&job.text)
+    // The write end of `ended` and nothing else: it closes when the task
+    // ends, and no other task holds a copy to keep it open.
+    .fds(FdMap::empty().set(ended_w, ended_w))
+    .spawn(sys)
+    .await;
+    let _ = sys.close(ended_w).await;
+    match spawned {
+        Ok(pid) => Ok((pid, slot, ended)),
+        Err(errno) => {
+            let _ = sys.close(ended).await;
+            Err(errno)
+        }
     }
 }
 
 /// Prints a job's line and counts it.
-async fn report(sys: &Sys, job: &Job, outcome: &Outcome, totals: &mut Totals) -> Result<(), Errno> {
+async fn report(
+    sys: &Sys,
+    job: &Job,
+    outcome: &Outcome,
+    totals: &mut Totals,
+) -> Result<(), Failed> {
+    totals.urls += 1;
     let ms = millis(outcome.elapsed);
     let line = match &outcome.result {
         Ok((status, bytes)) => {
@@ -287,7 +442,7 @@ async fn report(sys: &Sys, job: &Job, outcome: &Outcome, totals: &mut Totals) ->
         }
         Err(e) => format!("ERR {e} {ms:.1}ms {}\n", job.text),
     };
-    sys.print(&line).await
+    sys.print(&line).await.map_err(Failed::Write)
 }
 
 fn millis(d: Duration) -> f64 {
@@ -606,6 +761,104 @@ mod tests {
             out.stderr.starts_with("fetch: 2 urls, 1 ok, 1 failed, "),
             "{}",
             out.stderr
+        );
+    }
+
+    #[test]
+    fn fetch_starts_on_the_first_urls_before_standard_input_ends() {
+        let out = virtual_clock(|sys| async move {
+            // A port that was just free: the fetch ends at once (refused).
+            let closed = sys.listen("127.0.0.1:0").await.expect("listen");
+            let closed_addr = sys.local_addr(closed).await.expect("addr");
+            sys.close(closed).await.expect("close");
+            let (in_r, in_w) = sys.pipe().await.expect("pipe");
+            let (out_r, out_w) = sys.pipe().await.expect("pipe");
+            let fetch = Command::new("fetch")
+                .fds(FdMap::stdio().set(Fd::STDIN, in_r).set(Fd::STDOUT, out_w))
+                .spawn(&sys)
+                .await
+                .expect("spawn fetch");
+            sys.close(in_r).await.expect("close");
+            sys.close(out_w).await.expect("close");
+            let url = format!("http://{closed_addr}/");
+            sys.write_all(in_w, format!("{url}\n").as_bytes())
+                .await
+                .expect("write");
+            // Its line comes while standard input is still open.
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while !line.ends_with(b"\n") {
+                let n = sys.timeout(LIMIT, sys.read(out_r, &mut byte)).await;
+                assert_eq!(n, Ok(1), "fetch's first line: {line:?}");
+                line.push(byte[0]);
+            }
+            let line = String::from_utf8(line).expect("text");
+            assert!(
+                line.starts_with("ERR ") && line.ends_with(&format!(" {url}\n")),
+                "{line}"
+            );
+            sys.close(in_w).await.expect("close");
+            assert_eq!(sys.timeout(LIMIT, sys.wait(fetch)).await, Ok((fetch, 1)));
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert!(
+            out.stderr.starts_with("fetch: 1 urls, 0 ok, 1 failed, "),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn fetch_reports_a_fetch_task_that_was_killed() {
+        let out = virtual_clock(|sys| async move {
+            // A server that takes connections (the kernel's backlog does)
+            // and never answers: the fetch task waits until killed.
+            let silent = sys.listen("127.0.0.1:0").await.expect("listen");
+            let url = format!("http://{}/", sys.local_addr(silent).await.expect("addr"));
+            let (r, w) = sys.pipe().await.expect("pipe");
+            let fetch = Command::new("fetch")
+                .args(["-t", "0", url.as_str()])
+                .fds(FdMap::stdio().set(Fd::STDOUT, w))
+                .spawn(&sys)
+                .await
+                .expect("spawn fetch");
+            sys.close(w).await.expect("close");
+            let mut task = None;
+            for _ in 0..1000 {
+                task = sys.tasks().await.into_iter().find(|t| t.ppid == fetch);
+                if task.is_some() {
+                    break;
+                }
+                sys.yield_now().await;
+            }
+            let task = task.expect("fetch's task for the URL");
+            sys.kill(task.pid, syscalls::Signal::Term)
+                .await
+                .expect("kill");
+            let mut printed = Vec::new();
+            sys.timeout(LIMIT, sys.read_to_end(r, &mut printed))
+                .await
+                .expect("fetch's output");
+            assert_eq!(sys.timeout(LIMIT, sys.wait(fetch)).await, Ok((fetch, 1)));
+            let printed = String::from_utf8(printed).expect("text");
+            assert_eq!(why(line_for(&printed, &url)), "task ended with status 143");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
+    #[test]
+    fn fetch_refuses_a_line_of_standard_input_too_long_for_a_url() {
+        // Hostile: a URL list whose first line never ends.
+        let input = format!("{}\nhttp://127.0.0.1:1/\n", "x".repeat(100_000));
+        let out = run(&["fetch"], &input);
+        assert_eq!(out.status, Some(1));
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            "fetch: standard input: a line is longer than 8192 bytes\n\
+             fetch: 0 urls, 0 ok, 0 failed, 0 bytes in 0.0 ms\n"
         );
     }
 
