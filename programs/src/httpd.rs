@@ -6,8 +6,10 @@
 //! `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`) until
 //! it has been idle for `--idle-timeout`. A request whose head does not
 //! arrive whole within `--request-timeout` gets 408; a malformed one 400;
-//! one whose head exceeds 8 KiB 431; one with a body 413 (none is
-//! accepted): each of these errors closes the connection.
+//! one whose head exceeds 8 KiB 431 (400 for over 8 KiB of empty lines
+//! before it); one with a body 413 (none is accepted): each of these errors
+//! closes the connection. So what a client sends is held 8 KiB and one
+//! read at a time, and a client that sends without end is cut off.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -224,15 +226,17 @@ async fn connection(sys: Sys, conn: Fd, limits: Limits) -> ExitCode {
 /// within the request timeout; a later one's first byte within the idle
 /// timeout, then the rest within the request timeout.
 async fn next_request(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, limits: Limits, first: bool) -> Next {
-    let blank = http::leading_blank_lines(buf);
-    buf.drain(..blank);
+    let mut blank = Blank::default();
+    if let Err(reply) = blank.skip(buf) {
+        return Next::Refuse(reply);
+    }
     if buf.is_empty() && !first {
         match within(sys, limits.idle, http::read_more(sys, conn, buf)).await {
             Ok(0) | Err(_) => return Next::Gone,
             Ok(_) => {}
         }
     }
-    match within(sys, limits.request, read_head(sys, conn, buf)).await {
+    match within(sys, limits.request, read_head(sys, conn, buf, blank)).await {
         Ok(Some(end)) => Next::Head(end),
         Ok(None) => Next::Gone,
         Err(Some(reply)) => Next::Refuse(reply),
@@ -240,13 +244,44 @@ async fn next_request(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, limits: Limits, fi
     }
 }
 
+/// The empty lines a client sent before a request (RFC 9112 §2.2 lets a
+/// server skip them). They are dropped as they come, so they take no
+/// memory, but they count toward the request's head: a client sending
+/// nothing else would otherwise keep its task reading for ever (its reads
+/// never wait, so no timeout ends them either).
+#[derive(Default)]
+struct Blank {
+    skipped: usize,
+}
+
+impl Blank {
+    /// Drops the empty lines at the front of `buf`; `Err` with the response
+    /// that refuses them when they go over the head's limit.
+    fn skip(&mut self, buf: &mut Vec<u8>) -> Result<(), Reply> {
+        let blank = http::leading_blank_lines(buf);
+        buf.drain(..blank);
+        self.skipped += blank;
+        if self.skipped > http::MAX_HEAD {
+            return Err(Reply::fatal(
+                400,
+                "over 8 KiB of empty lines before the request",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Reads until `buf` holds a whole head: `Some(its end)`, `None` at
 /// end-of-file; `Err` with the response to refuse it with, or `Err(None)`
 /// when the connection failed.
-async fn read_head(sys: &Sys, conn: Fd, buf: &mut Vec<u8>) -> Result<Option<usize>, Option<Reply>> {
+async fn read_head(
+    sys: &Sys,
+    conn: Fd,
+    buf: &mut Vec<u8>,
+    mut blank: Blank,
+) -> Result<Option<usize>, Option<Reply>> {
     loop {
-        let blank = http::leading_blank_lines(buf);
-        buf.drain(..blank);
+        blank.skip(buf).map_err(Some)?;
         match http::head_end(buf) {
             Some(end) if end <= http::MAX_HEAD => return Ok(Some(end)),
             Some(_) => return Err(Some(too_large())),
@@ -499,8 +534,11 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
                 "a".repeat(9000)
             );
+            // Hostile: empty lines and nothing else, for ever (here 10 KB).
+            let blank = format!("{}GET / HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n".repeat(5000));
             let cases = [
                 ("GARBAGE\r\n\r\n", 400),
+                (blank.as_str(), 400),
                 ("GET / HTTP/1.1\r\n\r\n", 400),
                 ("GET / HTTP/1.1\r\nHost: x\r\nBad field\r\n\r\n", 400),
                 ("GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505),
