@@ -51,6 +51,9 @@ const WORKLOADS: &[(&str, u64)] = &[
     ("idle", 1_000_000),
 ];
 
+/// The most result slots a workload reserves before it runs.
+const MAX_ROOM: u64 = 1 << 20;
+
 /// What a workload measured, before it is printed.
 struct Outcome {
     /// How many operations the time is divided by.
@@ -356,7 +359,11 @@ fn skynet_node(sys: Sys, number: u64, size: u64) -> TaskFuture {
 /// N tasks each sleep a duration drawn uniformly from 0..100 ms (a fixed
 /// seed), then exit; reports the median and 99th percentile lateness.
 async fn sleep(sys: &Sys, n: u64) -> SysResult<Outcome> {
-    let lateness = Rc::new(RefCell::new(Vec::with_capacity(n as usize)));
+    // Room for N up front keeps the tasks' pushes off the measured path;
+    // the cap keeps a huge N (the kernel refuses that many tasks anyway)
+    // from asking for more memory than there is, which aborts coos.
+    let room = n.min(MAX_ROOM) as usize;
+    let lateness = Rc::new(RefCell::new(Vec::with_capacity(room)));
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let start = sys.now().await;
     for _ in 0..n {
@@ -510,5 +517,18 @@ mod tests {
         assert_eq!(skynet_tasks(10), Some(11));
         assert_eq!(skynet_tasks(1_000_000), Some(1_111_111));
         assert_eq!(skynet_tasks(20), None);
+    }
+
+    #[test]
+    fn bench_sleep_with_a_huge_n_fails_without_taking_coos_down() {
+        // Hostile: an N whose results would need petabytes.
+        let out = kernel::testing::Harness::new(crate::registry())
+            .max_tasks(20)
+            .run(&["bench", "sleep", "-n", "1000000000000000"]);
+        assert_eq!(out.status, Some(1));
+        assert_eq!(
+            out.stderr,
+            "bench: sleep: resource temporarily unavailable\n"
+        );
     }
 }

@@ -44,12 +44,12 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         }
         match copy(&sys, Fd::STDIN, &mut buf).await {
             Ok(()) => {}
-            Err(Failed::Read(errno)) => {
-                fail::error(&sys, SPEC.name, format_args!("-: {errno}")).await;
-                status = fail::FAILURE;
-            }
             Err(Failed::Write(errno)) => {
                 return fail::source_write_error(&sys, SPEC.name, errno).await;
+            }
+            Err(failed) => {
+                fail::error(&sys, SPEC.name, format_args!("-: {failed}")).await;
+                status = fail::FAILURE;
             }
         }
     }

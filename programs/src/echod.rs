@@ -7,8 +7,9 @@
 //! then end-of-file. With `--idle-timeout`, a client that sends nothing (or
 //! takes back nothing) for that long is disconnected.
 
-use syscalls::{Errno, ExitCode, Fd, Sys};
+use syscalls::{Errno, ExitCode, Sys};
 
+use crate::conn::Conn;
 use crate::duration::{within, Limit};
 use crate::server;
 use crate::usage::{Opt, Spec};
@@ -58,30 +59,30 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Err(status) => return status,
     };
     server::serve(&sys, SPEC.name, listener, max, move |sys, conn| {
-        echo(sys, conn, idle)
+        echo(sys, Conn::socket(conn), idle)
     })
     .await
 }
 
 /// One client: echoes what it sends until end-of-file (status 0), an idle
 /// timeout (0) or an error such as a reset (1), then closes the connection.
-async fn echo(sys: Sys, conn: Fd, idle: Limit) -> ExitCode {
+async fn echo(sys: Sys, conn: Conn, idle: Limit) -> ExitCode {
     let mut buf = vec![0u8; CHUNK];
     let status = loop {
-        let n = match within(&sys, idle, sys.read(conn, &mut buf)).await {
+        let n = match within(&sys, idle, sys.read(conn.input, &mut buf)).await {
             Ok(0) | Err(Errno::ETIMEDOUT) => break 0,
             Ok(n) => n,
             Err(_) => break 1,
         };
         // A client that takes nothing back is as idle as one that sends
         // nothing.
-        match within(&sys, idle, sys.write_all(conn, &buf[..n])).await {
+        match within(&sys, idle, sys.write_all(conn.output, &buf[..n])).await {
             Ok(()) => {}
             Err(Errno::ETIMEDOUT) => break 0,
             Err(_) => break 1,
         }
     };
-    let _ = sys.close(conn).await;
+    conn.close(&sys).await;
     status
 }
 
@@ -91,8 +92,12 @@ pub(crate) mod tests {
 
     use kernel::testing::{Harness, Outcome};
     use kernel::ClockKind;
-    use syscalls::{Command, Fd, FdMap, Pid, Shutdown, Signal, Sys};
+    use syscalls::{Command, Errno, Fd, FdMap, Pid, Shutdown, Signal, Sys};
 
+    use super::echo;
+    use crate::conn::tests::serve_on_pipes;
+    use crate::conn::Conn;
+    use crate::duration::Limit;
     use crate::run;
 
     /// A bound on every wait of a socket test: generous, since the machine
@@ -230,20 +235,76 @@ pub(crate) mod tests {
         assert_eq!(out.status, Some(0));
     }
 
+    /// Runs `test` as the client of one echo task over pipes, with an idle
+    /// limit of 5 s, on the virtual clock (see `conn.rs`). The test gets
+    /// the task's pid.
+    fn with_echo<F, Fut>(test: F)
+    where
+        F: FnOnce(Sys, Conn, Pid) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
+            let idle = Limit::After(Duration::from_secs(5));
+            let (server, client) =
+                serve_on_pipes(&sys, move |sys, conn| echo(sys, conn, idle)).await;
+            test(sys.clone(), client, server).await;
+            client.close(&sys).await;
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
     #[test]
-    fn echod_disconnects_an_idle_client_and_keeps_serving() {
+    fn echod_disconnects_a_client_idle_for_the_idle_timeout() {
+        with_echo(|sys, conn, server| async move {
+            sys.write_all(conn.output, b"hi").await.expect("write");
+            let mut buf = [0u8; 8];
+            let got = sys.timeout(LIMIT, sys.read(conn.input, &mut buf)).await;
+            assert_eq!(got, Ok(2));
+            // Then nothing: end-of-file, not the test's own limit, ends
+            // this read.
+            let got = sys.timeout(LIMIT, sys.read(conn.input, &mut buf)).await;
+            assert_eq!(got, Ok(0));
+            assert_eq!(sys.timeout(LIMIT, sys.wait(server)).await, Ok((server, 0)));
+        });
+    }
+
+    #[test]
+    fn echod_disconnects_a_client_that_takes_nothing_back() {
+        // Hostile: a client that sends and never reads its echo, until the
+        // echo fills the pipe and the server's write waits.
+        with_echo(|sys, conn, server| async move {
+            let sent = sys
+                .timeout(LIMIT, sys.write_all(conn.output, &[7u8; 256 * 1024]))
+                .await;
+            assert_eq!(sent, Err(Errno::EPIPE), "the server went away");
+            assert_eq!(sys.timeout(LIMIT, sys.wait(server)).await, Ok((server, 0)));
+        });
+    }
+
+    #[test]
+    fn echod_serves_a_waiting_client_once_a_slot_frees() {
         let out = on_host("", |sys| async move {
-            let argv = ["echod", "--idle-timeout", "0.2", "-n", "2", "127.0.0.1:0"];
-            let (server, addr, stderr) = start_server(&sys, &argv).await;
-            let idle = sys
+            let (server, addr, stderr) =
+                start_server(&sys, &["echod", "-n", "1", "127.0.0.1:0"]).await;
+            let first = sys
                 .timeout(LIMIT, sys.connect(&addr))
                 .await
                 .expect("connect");
-            let mut buf = [0u8; 8];
-            // End-of-file, not the test's own limit, ends this read.
-            assert_eq!(sys.timeout(LIMIT, sys.read(idle, &mut buf)).await, Ok(0));
-            sys.close(idle).await.expect("close");
-            client(&sys, &addr, b"after the idle one").await;
+            sys.write_all(first, b"1").await.expect("write");
+            let mut byte = [0u8; 1];
+            let got = sys.timeout(LIMIT, sys.read(first, &mut byte)).await;
+            assert_eq!((got, byte), (Ok(1), *b"1"), "the first is served");
+            // The second waits in the backlog for the first one's slot.
+            let second = sys
+                .timeout(LIMIT, sys.connect(&addr))
+                .await
+                .expect("connect");
+            sys.write_all(second, b"2").await.expect("write");
+            sys.close(first).await.expect("close");
+            let got = sys.timeout(LIMIT, sys.read(second, &mut byte)).await;
+            assert_eq!((got, byte), (Ok(1), *b"2"), "then the second");
+            sys.close(second).await.expect("close");
             stop_server(&sys, server, stderr).await;
             0
         });

@@ -11,13 +11,26 @@ use syscalls::{Errno, ExitCode, Sys};
 pub const FAILURE: ExitCode = 1;
 
 /// Which side of a copy from an input to standard output failed: a failed
-/// read is reported and the program goes on to its next input; a failed
-/// write ends it.
+/// read (or an input over a limit) is reported and the program goes on to
+/// its next input; a failed write ends it.
+#[derive(Debug)]
 pub enum Failed {
     /// Reading the input.
     Read(Errno),
+    /// The input went over a limit on what the program holds: the message
+    /// says which (`a line is longer than 16777216 bytes`).
+    Limit(String),
     /// Writing standard output.
     Write(Errno),
+}
+
+impl Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Read(errno) | Failed::Write(errno) => errno.fmt(f),
+            Failed::Limit(message) => f.write_str(message),
+        }
+    }
 }
 
 /// Prints `NAME: message` on stderr. A failure to print is ignored: there is

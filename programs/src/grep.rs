@@ -6,7 +6,7 @@
 use syscalls::{ExitCode, Fd, Sys};
 
 use crate::fail::{self, Failed};
-use crate::lines::LineReader;
+use crate::lines::{LineError, LineReader};
 use crate::output::Output;
 use crate::usage::{Opt, Spec};
 
@@ -41,6 +41,7 @@ const SPEC: Spec = Spec {
          When FILE is '-', read standard input.  With no FILE, read '-'.\n\
          coos has no files yet: any FILE other than - is reported missing.\n\
          With fewer than two FILEs, assume -h.\n\
+         A line longer than 16 MiB is an error: it ends the search of its FILE.\n\
          Exit status is 0 if any line is selected, 1 otherwise;\n\
          if any error occurs and -q is not given, the exit status is 2.\n",
         &[
@@ -204,20 +205,21 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
             continue;
         }
         let label = with_filename.then_some("(standard input)");
-        match search(&sys, Fd::STDIN, label, &options, &mut matcher, &mut out).await {
+        let mut reader = LineReader::new(&sys, Fd::STDIN);
+        match search(&mut reader, label, &options, &mut matcher, &mut out).await {
             Ok(selected) => {
                 selected_any |= selected > 0;
                 if options.quiet && selected > 0 {
                     return FOUND;
                 }
             }
-            Err(Failed::Read(errno)) => {
-                fail::error(&sys, SPEC.name, format_args!("(standard input): {errno}")).await;
-                trouble = true;
-            }
             Err(Failed::Write(errno)) => {
                 fail::write_error(&sys, SPEC.name, errno).await;
                 return ERROR;
+            }
+            Err(failed) => {
+                fail::error(&sys, SPEC.name, format_args!("(standard input): {failed}")).await;
+                trouble = true;
             }
         }
     }
@@ -230,12 +232,13 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
     }
 }
 
-/// Searches `fd`, printing what `options` ask for; returns how many lines
-/// were selected. Output is flushed before each read, so matches show up as
-/// soon as their line is typed.
+/// Searches what `reader` reads, printing what `options` ask for; returns
+/// how many lines were selected. Output is flushed before each read, so
+/// matches show up as soon as their line is typed. A line over the reader's
+/// limit ends the search (`Failed::Limit`): what was selected before it has
+/// been printed.
 async fn search(
-    sys: &Sys,
-    fd: Fd,
+    reader: &mut LineReader,
     label: Option<&str>,
     options: &Options,
     matcher: &mut Matcher,
@@ -243,7 +246,6 @@ async fn search(
 ) -> Result<u64, Failed> {
     let max = options.max_count.unwrap_or(u64::MAX);
     let print_lines = !options.count && !options.quiet;
-    let mut reader = LineReader::new(sys, fd);
     let mut number: u64 = 0;
     let mut selected: u64 = 0;
     let mut at_end = false;
@@ -281,7 +283,10 @@ async fn search(
         }
         out.flush().await.map_err(Failed::Write)?;
         // At end-of-file, a last line without newline is still to come.
-        at_end = !reader.fill().await.map_err(Failed::Read)?;
+        at_end = !reader.fill().await.map_err(|e| match e {
+            LineError::Read(errno) => Failed::Read(errno),
+            LineError::TooLong(too_long) => Failed::Limit(too_long.to_string()),
+        })?;
     }
     if options.count {
         let line = match label {
@@ -396,6 +401,31 @@ mod tests {
             .count();
         assert_eq!(out.stdout, format!("{expected}\n"));
         assert_eq!(out.statuses, [0, 0]);
+    }
+
+    #[test]
+    fn grep_stops_at_a_line_over_the_limit_and_says_so() {
+        // Hostile: a line longer than the reader takes, after two that fit.
+        let input = format!("a1\nb\n{}\na2\n", "a".repeat(100));
+        let out = Harness::new(crate::registry())
+            .stdin(input)
+            .run_fn(|sys| async move {
+                let mut reader = LineReader::with_max_line(&sys, Fd::STDIN, 50);
+                let mut matcher = Matcher::new(&["a".to_string()], false);
+                let mut out = Output::stdout(&sys);
+                let options = Options::default();
+                let searched = search(&mut reader, None, &options, &mut matcher, &mut out).await;
+                let message = match searched {
+                    Err(Failed::Limit(message)) => message,
+                    other => format!("{other:?}"),
+                };
+                let _ = sys.eprint(&message).await;
+                0
+            });
+        assert_eq!(out.stdout, "a1\n", "the lines before it are printed");
+        assert_eq!(out.stderr, "a line is longer than 50 bytes");
+        let documented = format!("longer than {} MiB", LineReader::MAX_LINE >> 20);
+        assert!(SPEC.help.contains(&documented), "--help states the limit");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! HTTP/1.x messages, as `httpd` reads requests and `fetch` reads
 //! responses: finding where a head ends, parsing its start line and header
 //! fields (strictly: a malformed head is an error, never a guess), the
-//! fields that frame a message and keep its connection, reading a whole
-//! response from a descriptor, and `http://` URLs.
+//! fields that frame a message and keep its connection, reading a response
+//! from a descriptor (its head whole, at most [`MAX_HEAD`]; its body a piece
+//! at a time, under a size limit), and `http://` URLs.
 
 use std::fmt;
 
@@ -281,8 +282,12 @@ pub enum ReadError {
     Call(Errno),
     /// The connection ended before a whole head came.
     Truncated,
+    /// The connection ended before the whole body `Content-Length` framed.
+    ShortBody,
     /// The head was malformed or too big.
     Head(HeadError),
+    /// The body is longer than the reader takes: the limit, in bytes.
+    TooLarge(u64),
 }
 
 impl fmt::Display for ReadError {
@@ -291,21 +296,21 @@ impl fmt::Display for ReadError {
             ReadError::Call(Errno::ETIMEDOUT) => f.write_str("timeout"),
             ReadError::Call(errno) => errno.fmt(f),
             ReadError::Truncated => f.write_str("connection closed before a response"),
+            ReadError::ShortBody => f.write_str("connection closed before the end of the body"),
             ReadError::Head(e) => write!(f, "bad response: {e}"),
+            ReadError::TooLarge(max) => write!(f, "body over {max} bytes"),
         }
     }
 }
 
-/// Reads one response from `conn`: its head, then its body as
-/// `Content-Length` frames it (none after `HEAD`, or for 1xx, 204, 304),
-/// else up to end-of-file. `buf` holds bytes already read, and keeps what
-/// came after the response (the next one's start on a kept connection).
-pub async fn read_response(
+/// Reads a response head from `conn` and parses it. `buf` holds bytes
+/// already read; the head is taken off it, and what came after the head
+/// (the body's start) stays. Holds at most [`MAX_HEAD`] and one read.
+pub async fn read_response_head(
     sys: &Sys,
     conn: Fd,
     buf: &mut Vec<u8>,
-    after_head_request: bool,
-) -> Result<(Response, Vec<u8>), ReadError> {
+) -> Result<Response, ReadError> {
     let end = loop {
         if let Some(end) = head_end(buf) {
             break end;
@@ -319,28 +324,123 @@ pub async fn read_response(
     };
     let response = parse_response(&buf[..end]).map_err(ReadError::Head)?;
     buf.drain(..end);
-    let no_body = after_head_request || matches!(response.status, 100..=199 | 204 | 304);
-    let length = if no_body {
-        Some(0)
-    } else {
-        response.fields.content_length().map_err(ReadError::Head)?
-    };
-    match length {
-        Some(n) => {
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
-            while buf.len() < n {
-                if read_more(sys, conn, buf).await.map_err(ReadError::Call)? == 0 {
-                    return Err(ReadError::Truncated);
-                }
-            }
-            let rest = buf.split_off(n);
-            Ok((response, std::mem::replace(buf, rest)))
+    Ok(response)
+}
+
+/// A response body, read a piece at a time as it comes: whatever its size,
+/// it holds one read's worth (and what came with the head). `Content-Length`
+/// frames it (there is none after `HEAD`, or for 1xx, 204, 304), else the
+/// end of the connection ends it.
+pub struct Body<'a> {
+    sys: &'a Sys,
+    conn: Fd,
+    /// The bytes read and not yet handed out, from the front.
+    buf: &'a mut Vec<u8>,
+    /// How many bytes at the front of `buf` the last piece was.
+    handed: usize,
+    /// The bytes still to come, as `Content-Length` says; `None`: until
+    /// end-of-file.
+    left: Option<u64>,
+    /// The bytes handed out so far.
+    taken: u64,
+    /// The most bytes the body may have.
+    max: u64,
+}
+
+impl<'a> Body<'a> {
+    /// The body of `response` (read after a `HEAD` request if
+    /// `after_head_request`), whose first bytes may be in `buf` already.
+    ///
+    /// # Errors
+    /// `ReadError::Head` for a bad `Content-Length`; `ReadError::TooLarge`
+    /// when it says the body is over `max` bytes.
+    pub fn new(
+        sys: &'a Sys,
+        conn: Fd,
+        buf: &'a mut Vec<u8>,
+        response: &Response,
+        after_head_request: bool,
+        max: u64,
+    ) -> Result<Body<'a>, ReadError> {
+        let no_body = after_head_request || matches!(response.status, 100..=199 | 204 | 304);
+        let left = if no_body {
+            Some(0)
+        } else {
+            response.fields.content_length().map_err(ReadError::Head)?
+        };
+        if left.is_some_and(|n| n > max) {
+            return Err(ReadError::TooLarge(max));
         }
-        None => {
-            while read_more(sys, conn, buf).await.map_err(ReadError::Call)? > 0 {}
-            Ok((response, std::mem::take(buf)))
-        }
+        Ok(Body {
+            sys,
+            conn,
+            buf,
+            handed: 0,
+            left,
+            taken: 0,
+            max,
+        })
     }
+
+    /// The next piece of the body, `None` at its end. Bytes after the end
+    /// (the next response's start on a kept connection) stay in the buffer.
+    ///
+    /// # Errors
+    /// `ReadError::Call` as `Sys::read`; `ReadError::ShortBody` when the
+    /// connection ends before the length given; `ReadError::TooLarge` when
+    /// the body goes over the limit.
+    pub async fn next(&mut self) -> Result<Option<&[u8]>, ReadError> {
+        self.buf.drain(..self.handed);
+        self.handed = 0;
+        if self.left == Some(0) {
+            return Ok(None);
+        }
+        if self.buf.is_empty() {
+            let got = read_more(self.sys, self.conn, self.buf)
+                .await
+                .map_err(ReadError::Call)?;
+            if got == 0 {
+                return match self.left {
+                    None => Ok(None),
+                    Some(_) => Err(ReadError::ShortBody),
+                };
+            }
+        }
+        let n = match self.left {
+            Some(left) => self
+                .buf
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX)),
+            None => self.buf.len(),
+        };
+        self.taken += n as u64;
+        if self.taken > self.max {
+            return Err(ReadError::TooLarge(self.max));
+        }
+        if let Some(left) = &mut self.left {
+            *left -= n as u64;
+        }
+        self.handed = n;
+        Ok(Some(&self.buf[..n]))
+    }
+}
+
+/// Reads one whole response from `conn`, its body into memory: for tests,
+/// whose responses are small. See [`read_response_head`] and [`Body`].
+#[cfg(test)]
+pub async fn read_response(
+    sys: &Sys,
+    conn: Fd,
+    buf: &mut Vec<u8>,
+    after_head_request: bool,
+) -> Result<(Response, Vec<u8>), ReadError> {
+    let response = read_response_head(sys, conn, buf).await?;
+    let mut body = Body::new(sys, conn, buf, &response, after_head_request, u64::MAX)?;
+    let mut bytes = Vec::new();
+    while let Some(piece) = body.next().await? {
+        bytes.extend_from_slice(piece);
+    }
+    Ok((response, bytes))
 }
 
 /// Appends one read's worth of `conn` to `buf`: how many bytes came (0 at
@@ -498,6 +598,122 @@ mod tests {
         assert_eq!(parse_response(b"HTTP/1.0 200\r\n\r\n").unwrap().status, 200);
         assert!(parse_response(b"HTTP/1.1 20 OK\r\n\r\n").is_err());
         assert!(parse_response(b"SSH-2.0-x\r\n\r\n").is_err());
+    }
+
+    /// Runs `check` on a kernel (virtual clock) with a pipe whose read end
+    /// holds `response`, then end-of-file.
+    fn with_response<F, Fut>(response: &'static [u8], check: F)
+    where
+        F: FnOnce(Sys, Fd) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let out = kernel::testing::Harness::new(Vec::new()).run_fn(move |sys| async move {
+            let (r, w) = sys.pipe().await.expect("pipe");
+            sys.write_all(w, response).await.expect("write");
+            sys.close(w).await.expect("close");
+            check(sys, r).await;
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
+    /// Reads the response on `conn` with bodies of at most `max` bytes.
+    async fn body_of(
+        sys: &Sys,
+        conn: Fd,
+        buf: &mut Vec<u8>,
+        max: u64,
+    ) -> Result<Vec<u8>, ReadError> {
+        let response = read_response_head(sys, conn, buf).await?;
+        let mut body = Body::new(sys, conn, buf, &response, false, max)?;
+        let mut bytes = Vec::new();
+        while let Some(piece) = body.next().await? {
+            bytes.extend_from_slice(piece);
+        }
+        Ok(bytes)
+    }
+
+    #[test]
+    fn a_body_ends_where_its_length_says_and_the_rest_is_kept() {
+        with_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 204 No Content\r\n\r\n",
+            |sys, r| async move {
+                let mut buf = Vec::new();
+                assert_eq!(body_of(&sys, r, &mut buf, 5).await, Ok(b"hello".to_vec()));
+                assert_eq!(
+                    body_of(&sys, r, &mut buf, 5).await,
+                    Ok(Vec::new()),
+                    "204: none"
+                );
+                assert!(buf.is_empty());
+            },
+        );
+        with_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
+            |sys, r| async move {
+                let got = body_of(&sys, r, &mut Vec::new(), 100).await;
+                assert_eq!(got, Err(ReadError::ShortBody));
+            },
+        );
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_an_error_whether_announced_or_not() {
+        with_response(b"HTTP/1.1 200 OK\r\n\r\nhello", |sys, r| async move {
+            assert_eq!(
+                body_of(&sys, r, &mut Vec::new(), 4).await,
+                Err(ReadError::TooLarge(4))
+            );
+        });
+        with_response(b"HTTP/1.1 200 OK\r\n\r\nhello", |sys, r| async move {
+            assert_eq!(
+                body_of(&sys, r, &mut Vec::new(), 5).await,
+                Ok(b"hello".to_vec())
+            );
+        });
+        with_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n",
+            |sys, r| async move {
+                // Refused from its head, before any of it is read.
+                assert_eq!(
+                    body_of(&sys, r, &mut Vec::new(), 5).await,
+                    Err(ReadError::TooLarge(5))
+                );
+            },
+        );
+    }
+
+    #[test]
+    fn a_body_is_held_one_read_at_a_time_whatever_its_size() {
+        let out = kernel::testing::Harness::new(Vec::new()).run_fn(|sys| async move {
+            let (r, w) = sys.pipe().await.expect("pipe");
+            const SIZE: usize = 1 << 20;
+            syscalls::Command::from_fn(move |sys| async move {
+                let _ = sys.write_all(w, b"HTTP/1.1 200 OK\r\n\r\n").await;
+                for _ in 0..SIZE / 4096 {
+                    let _ = sys.write_all(w, &[b'x'; 4096]).await;
+                }
+                0
+            })
+            .fds(syscalls::FdMap::empty().set(w, w))
+            .spawn(&sys)
+            .await
+            .expect("spawn");
+            sys.close(w).await.expect("close");
+            let mut buf = Vec::new();
+            let response = read_response_head(&sys, r, &mut buf).await.expect("head");
+            let mut body = Body::new(&sys, r, &mut buf, &response, false, u64::MAX).expect("body");
+            let mut total = 0;
+            let mut most = 0;
+            while let Some(piece) = body.next().await.expect("a piece") {
+                total += piece.len();
+                most = most.max(body.buf.capacity());
+            }
+            assert_eq!(total, SIZE);
+            assert!(most <= MAX_HEAD + 2 * CHUNK, "{most} bytes held");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
     }
 
     #[test]

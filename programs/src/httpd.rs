@@ -6,14 +6,17 @@
 //! `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`) until
 //! it has been idle for `--idle-timeout`. A request whose head does not
 //! arrive whole within `--request-timeout` gets 408; a malformed one 400;
-//! one whose head exceeds 8 KiB 431; one with a body 413 (none is
-//! accepted): each of these errors closes the connection.
+//! one whose head exceeds 8 KiB 431 (400 for over 8 KiB of empty lines
+//! before it); one with a body 413 (none is accepted): each of these errors
+//! closes the connection. So what a client sends is held 8 KiB and one
+//! read at a time, and a client that sends without end is cut off.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use syscalls::{Errno, ExitCode, Fd, Shutdown, Sys, TaskInfo};
+use syscalls::{Errno, ExitCode, Fd, Sys, TaskInfo};
 
+use crate::conn::Conn;
 use crate::duration::{within, Limit};
 use crate::http::{self, HeadError, Request};
 use crate::server;
@@ -103,7 +106,7 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         Err(status) => return status,
     };
     server::serve(&sys, SPEC.name, listener, max, move |sys, conn| {
-        connection(sys, conn, limits)
+        connection(sys, Conn::socket(conn), limits)
     })
     .await
 }
@@ -180,7 +183,7 @@ enum Next {
 }
 
 /// One connection: requests and responses until either side closes.
-async fn connection(sys: Sys, conn: Fd, limits: Limits) -> ExitCode {
+async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
     let mut buf = Vec::new();
     let mut first = true;
     loop {
@@ -205,7 +208,7 @@ async fn connection(sys: Sys, conn: Fd, limits: Limits) -> ExitCode {
         };
         let close = reply.close;
         let bytes = reply.bytes(with_body, minor);
-        if within(&sys, limits.idle, sys.write_all(conn, &bytes))
+        if within(&sys, limits.idle, sys.write_all(conn.output, &bytes))
             .await
             .is_err()
         {
@@ -216,23 +219,31 @@ async fn connection(sys: Sys, conn: Fd, limits: Limits) -> ExitCode {
             break;
         }
     }
-    let _ = sys.close(conn).await;
+    conn.close(&sys).await;
     0
 }
 
 /// Waits for the next request's head: the first request's whole head
 /// within the request timeout; a later one's first byte within the idle
 /// timeout, then the rest within the request timeout.
-async fn next_request(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, limits: Limits, first: bool) -> Next {
-    let blank = http::leading_blank_lines(buf);
-    buf.drain(..blank);
+async fn next_request(
+    sys: &Sys,
+    conn: Conn,
+    buf: &mut Vec<u8>,
+    limits: Limits,
+    first: bool,
+) -> Next {
+    let mut blank = Blank::default();
+    if let Err(reply) = blank.skip(buf) {
+        return Next::Refuse(reply);
+    }
     if buf.is_empty() && !first {
-        match within(sys, limits.idle, http::read_more(sys, conn, buf)).await {
+        match within(sys, limits.idle, http::read_more(sys, conn.input, buf)).await {
             Ok(0) | Err(_) => return Next::Gone,
             Ok(_) => {}
         }
     }
-    match within(sys, limits.request, read_head(sys, conn, buf)).await {
+    match within(sys, limits.request, read_head(sys, conn.input, buf, blank)).await {
         Ok(Some(end)) => Next::Head(end),
         Ok(None) => Next::Gone,
         Err(Some(reply)) => Next::Refuse(reply),
@@ -240,13 +251,44 @@ async fn next_request(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, limits: Limits, fi
     }
 }
 
+/// The empty lines a client sent before a request (RFC 9112 §2.2 lets a
+/// server skip them). They are dropped as they come, so they take no
+/// memory, but they count toward the request's head: a client sending
+/// nothing else would otherwise keep its task reading for ever (its reads
+/// never wait, so no timeout ends them either).
+#[derive(Default)]
+struct Blank {
+    skipped: usize,
+}
+
+impl Blank {
+    /// Drops the empty lines at the front of `buf`; `Err` with the response
+    /// that refuses them when they go over the head's limit.
+    fn skip(&mut self, buf: &mut Vec<u8>) -> Result<(), Reply> {
+        let blank = http::leading_blank_lines(buf);
+        buf.drain(..blank);
+        self.skipped += blank;
+        if self.skipped > http::MAX_HEAD {
+            return Err(Reply::fatal(
+                400,
+                "over 8 KiB of empty lines before the request",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Reads until `buf` holds a whole head: `Some(its end)`, `None` at
 /// end-of-file; `Err` with the response to refuse it with, or `Err(None)`
 /// when the connection failed.
-async fn read_head(sys: &Sys, conn: Fd, buf: &mut Vec<u8>) -> Result<Option<usize>, Option<Reply>> {
+async fn read_head(
+    sys: &Sys,
+    conn: Fd,
+    buf: &mut Vec<u8>,
+    mut blank: Blank,
+) -> Result<Option<usize>, Option<Reply>> {
     loop {
-        let blank = http::leading_blank_lines(buf);
-        buf.drain(..blank);
+        blank.skip(buf).map_err(Some)?;
         match http::head_end(buf) {
             Some(end) if end <= http::MAX_HEAD => return Ok(Some(end)),
             Some(_) => return Err(Some(too_large())),
@@ -351,14 +393,14 @@ fn json_string(text: &str) -> String {
 /// Closes the sending side, and takes what the client still sends for a
 /// while, so that the close does not reset the connection under a
 /// response the client has not read yet.
-async fn linger(sys: &Sys, conn: Fd) {
-    let _ = sys.shutdown(conn, Shutdown::Write).await;
+async fn linger(sys: &Sys, conn: Conn) {
+    let _ = conn.shutdown_output(sys).await;
     let mut taken = 0;
     let mut buf = [0u8; 4096];
     let _ = sys
         .timeout(LINGER, async {
             while taken < LINGER_BYTES {
-                match sys.read(conn, &mut buf).await {
+                match sys.read(conn.input, &mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => taken += n,
                 }
@@ -369,42 +411,50 @@ async fn linger(sys: &Sys, conn: Fd) {
 
 #[cfg(test)]
 mod tests {
-    use syscalls::{Fd, Sys};
+    use std::time::Duration;
 
-    use super::{json_string, tasks_json};
+    use kernel::testing::Harness;
+    use syscalls::Sys;
+
+    use super::{connection, json_string, tasks_json, Limits};
+    use crate::conn::tests::serve_on_pipes;
+    use crate::conn::Conn;
+    use crate::duration::Limit;
     use crate::echod::tests::{on_host, start_server, stop_server, LIMIT};
     use crate::http::{self, Response};
     use crate::run;
 
     /// A connection to the server at `addr`.
-    async fn connect(sys: &Sys, addr: &str) -> Fd {
-        sys.timeout(LIMIT, sys.connect(addr))
+    async fn connect(sys: &Sys, addr: &str) -> Conn {
+        let fd = sys
+            .timeout(LIMIT, sys.connect(addr))
             .await
-            .expect("connect")
+            .expect("connect");
+        Conn::socket(fd)
     }
 
     /// Sends `raw` on `conn` and reads one response (no body after `HEAD`).
-    async fn exchange(sys: &Sys, conn: Fd, buf: &mut Vec<u8>, raw: &str) -> (Response, String) {
-        sys.timeout(LIMIT, sys.write_all(conn, raw.as_bytes()))
+    async fn exchange(sys: &Sys, conn: Conn, buf: &mut Vec<u8>, raw: &str) -> (Response, String) {
+        sys.timeout(LIMIT, sys.write_all(conn.output, raw.as_bytes()))
             .await
             .expect("send the request");
         let head = raw.starts_with("HEAD ");
         let (response, body) = sys
-            .timeout(LIMIT, http::read_response(sys, conn, buf, head))
+            .timeout(LIMIT, http::read_response(sys, conn.input, buf, head))
             .await
             .expect("a response");
         (response, String::from_utf8(body).expect("text"))
     }
 
     /// The server closed the connection: nothing more comes.
-    async fn expect_closed(sys: &Sys, conn: Fd, buf: &[u8]) {
+    async fn expect_closed(sys: &Sys, conn: Conn, buf: &[u8]) {
         assert_eq!(
             String::from_utf8_lossy(buf),
             "",
             "nothing after the response"
         );
         let mut byte = [0u8; 1];
-        let got = sys.timeout(LIMIT, sys.read(conn, &mut byte)).await;
+        let got = sys.timeout(LIMIT, sys.read(conn.input, &mut byte)).await;
         assert!(
             matches!(got, Ok(0) | Err(syscalls::Errno::ECONNRESET)),
             "{got:?}"
@@ -461,14 +511,17 @@ mod tests {
                 Ok(Some(super::HOME.len() as u64))
             );
             let (r, _) = sys
-                .timeout(LIMIT, http::read_response(&sys, conn, &mut buf, false))
+                .timeout(
+                    LIMIT,
+                    http::read_response(&sys, conn.input, &mut buf, false),
+                )
                 .await
                 .expect("the second response");
             assert_eq!(r.status, 405);
             assert_eq!(r.fields.get("allow"), Some("GET, HEAD"));
             assert_eq!(r.fields.get("connection"), Some("close"));
             expect_closed(&sys, conn, &buf).await;
-            sys.close(conn).await.expect("close");
+            conn.close(&sys).await;
         });
     }
 
@@ -488,7 +541,7 @@ mod tests {
             let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.0\r\n\r\n").await;
             assert_eq!((r.status, r.fields.get("connection")), (200, Some("close")));
             expect_closed(&sys, conn, &buf).await;
-            sys.close(conn).await.expect("close");
+            conn.close(&sys).await;
         });
     }
 
@@ -499,8 +552,11 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
                 "a".repeat(9000)
             );
+            // Hostile: empty lines and nothing else, for ever (here 10 KB).
+            let blank = format!("{}GET / HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n".repeat(5000));
             let cases = [
                 ("GARBAGE\r\n\r\n", 400),
+                (blank.as_str(), 400),
                 ("GET / HTTP/1.1\r\n\r\n", 400),
                 ("GET / HTTP/1.1\r\nHost: x\r\nBad field\r\n\r\n", 400),
                 ("GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505),
@@ -521,41 +577,107 @@ mod tests {
                 assert_eq!(r.status, status, "{:?}", &raw[..raw.len().min(40)]);
                 assert_eq!(r.fields.get("connection"), Some("close"));
                 expect_closed(&sys, conn, &buf).await;
-                sys.close(conn).await.expect("close");
+                conn.close(&sys).await;
             }
         });
     }
 
+    /// The limits of the connection tests on the virtual clock: any will
+    /// do, as long as they are apart from each other and from `LIMIT`.
+    const TEST_LIMITS: Limits = Limits {
+        request: Limit::After(Duration::from_secs(2)),
+        idle: Limit::After(Duration::from_secs(5)),
+    };
+
+    /// Runs `test` as the client of one httpd connection task over pipes,
+    /// on the virtual clock (see `conn.rs`); then checks the task ends, and
+    /// with status 0.
+    fn with_connection<F, Fut>(test: F)
+    where
+        F: FnOnce(Sys, Conn) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
+            let serve = |sys, conn| connection(sys, conn, TEST_LIMITS);
+            let (server, client) = serve_on_pipes(&sys, serve).await;
+            test(sys.clone(), client).await;
+            client.close(&sys).await;
+            let waited = sys.timeout(LIMIT, sys.wait(server)).await;
+            assert_eq!(waited, Ok((server, 0)), "the connection task ends");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
     #[test]
-    fn httpd_closes_slow_and_idle_connections() {
-        let argv = &[
-            "httpd",
-            "--request-timeout",
-            "0.2",
-            "--idle-timeout=0.2",
-            "127.0.0.1:0",
-        ];
-        with_httpd(argv, |sys, addr| async move {
+    fn httpd_answers_408_to_a_request_that_does_not_come_in_time() {
+        with_connection(|sys, conn| async move {
             // Half a request, then nothing: 408, then closed.
-            let conn = connect(&sys, &addr).await;
+            sys.write_all(conn.output, b"GET / HTTP/1.1\r\n")
+                .await
+                .expect("send");
             let mut buf = Vec::new();
-            sys.write_all(conn, b"GET / HTTP/1.1\r\n")
+            let (r, body) = sys
+                .timeout(
+                    LIMIT,
+                    http::read_response(&sys, conn.input, &mut buf, false),
+                )
+                .await
+                .expect("a response");
+            assert_eq!(r.status, 408, "{body:?}");
+            assert_eq!(r.fields.get("connection"), Some("close"));
+            expect_closed(&sys, conn, &buf).await;
+        });
+        with_connection(|sys, conn| async move {
+            // The same for the second request on a kept connection.
+            let mut buf = Vec::new();
+            let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert_eq!(r.status, 200);
+            sys.write_all(conn.output, b"GET / HTTP/1.1\r\nHo")
                 .await
                 .expect("send");
             let (r, _) = sys
-                .timeout(LIMIT, http::read_response(&sys, conn, &mut buf, false))
+                .timeout(
+                    LIMIT,
+                    http::read_response(&sys, conn.input, &mut buf, false),
+                )
                 .await
                 .expect("a response");
             assert_eq!(r.status, 408);
             expect_closed(&sys, conn, &buf).await;
-            sys.close(conn).await.expect("close");
+        });
+    }
+
+    #[test]
+    fn httpd_closes_a_kept_connection_left_idle() {
+        with_connection(|sys, conn| async move {
             // A request, then silence: closed without a word.
-            let conn = connect(&sys, &addr).await;
+            let mut buf = Vec::new();
             let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
             assert_eq!(r.status, 200);
             expect_closed(&sys, conn, &buf).await;
-            sys.close(conn).await.expect("close");
         });
+    }
+
+    #[test]
+    fn httpd_drops_a_client_that_takes_no_responses() {
+        // Hostile: requests sent and their responses never read, until the
+        // responses fill the pipe and the server's write waits.
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
+            let serve = |sys, conn| connection(sys, conn, TEST_LIMITS);
+            let (server, client) = serve_on_pipes(&sys, serve).await;
+            let requests = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+            sys.timeout(LIMIT, sys.write_all(client.output, requests.as_bytes()))
+                .await
+                .expect("the requests fit in the pipe");
+            // The client holds its ends open: only the idle limit on the
+            // server's write can end the connection task.
+            let waited = sys.timeout(LIMIT, sys.wait(server)).await;
+            assert_eq!(waited, Ok((server, 0)), "the connection task ends");
+            client.close(&sys).await;
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
     }
 
     #[test]
@@ -578,7 +700,7 @@ mod tests {
                 body.contains("\"args\":[\"httpd\",\"client\"],\"state\":\"running\""),
                 "{body}"
             );
-            sys.close(conn).await.expect("close");
+            conn.close(&sys).await;
         });
     }
 

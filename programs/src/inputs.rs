@@ -44,12 +44,12 @@ pub async fn each_input(
         first = false;
         match copy().await {
             Ok(()) => {}
-            Err(Failed::Read(errno)) => {
-                let message = format!("error reading 'standard input': {errno}");
+            Err(Failed::Write(errno)) => return fail::write_error(sys, name, errno).await,
+            Err(failed) => {
+                let message = format!("error reading 'standard input': {failed}");
                 fail::error(sys, name, message).await;
                 status = fail::FAILURE;
             }
-            Err(Failed::Write(errno)) => return fail::write_error(sys, name, errno).await,
         }
     }
     status

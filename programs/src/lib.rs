@@ -26,14 +26,17 @@
 //! - `usage.rs`: option parsing (a small `getopt_long`), `--help`, the
 //!   `NAME: message` / `Try 'NAME --help' for more information.` pair, counts.
 //! - `output.rs`: a buffered writer that writes in 64 KiB chunks.
-//! - `lines.rs`: a line reader over a descriptor.
+//! - `lines.rs`: a line reader over a descriptor, with a limit on a line's length.
 //! - `inputs.rs`: the FILE operands of `head` and `tail`, with their headers.
 //! - `fail.rs`: error messages on stderr, and what a failed write means.
 //! - `duration.rs`: sleep's durations (`1.5`, `2m`), and a time limit.
 //! - `addr.rs`: `HOST:PORT` on command lines and in URLs.
 //! - `server.rs`: what `echod` and `httpd` share: listen, then a task per
 //!   connection, reaped as they end.
-//! - `http.rs`: HTTP/1.1 heads, for `httpd` and `fetch`.
+//! - `http.rs`: HTTP/1.1 heads, for `httpd` and `fetch`, and bodies read a
+//!   piece at a time.
+//! - `conn.rs`: a connection's two directions, one socket or (in tests) two
+//!   pipes.
 //!
 //! # Exit statuses and broken pipes
 //!
@@ -61,6 +64,7 @@
 use syscalls::Program;
 
 mod addr;
+mod conn;
 mod duration;
 mod fail;
 mod http;

@@ -1,7 +1,9 @@
 //! `tail [-n [+]N | -c [+]N | -N] [-qv] [FILE]...`: output the last lines
 //! (or bytes) of standard input (`-`, or no operand), or everything from
 //! line (byte) N on. Works on endless input: it keeps only the chunks that
-//! hold the last N lines, never the whole input.
+//! hold the last N lines, never the whole input, and at most [`MAX_HELD`]
+//! bytes of them (the input decides how long lines are: one that never
+//! ends is an error, not an allocation that grows with it).
 
 use std::collections::VecDeque;
 
@@ -34,7 +36,10 @@ const SPEC: Spec = Spec {
          \n\
          NUM may have a multiplier suffix:\n\
          b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,\n\
-         GB 1000*1000*1000, G 1024*1024*1024, and so on for T, P, E.\n",
+         GB 1000*1000*1000, G 1024*1024*1024, and so on for T, P, E.\n\
+         \n\
+         The last lines (or bytes) are held until the input ends, 64 MiB at most:\n\
+         more is an error.\n",
         &[
             Opt::value('c', "bytes"),
             Opt::value('n', "lines"),
@@ -47,6 +52,11 @@ const SPEC: Spec = Spec {
 
 /// How much one read asks for, and the size small reads are merged up to.
 const CHUNK: usize = 64 * 1024;
+
+/// The most of an input held for its last lines or bytes (a chunk more at
+/// most): coos is one host process, and one `tail` of a line that never
+/// ends must not take all of its memory.
+const MAX_HELD: usize = 64 * 1024 * 1024;
 
 /// Lines or bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,14 +131,14 @@ async fn last(sys: &Sys, fd: Fd, unit: Unit, n: u64) -> Result<(), Failed> {
         // Nothing to show: like GNU tail, do not even read.
         return Ok(());
     }
-    let mut window = Window::new(unit, n);
+    let mut window = Window::new(unit, n, MAX_HELD);
     let mut buf = vec![0u8; CHUNK];
     loop {
         let got = sys.read(fd, &mut buf).await.map_err(Failed::Read)?;
         if got == 0 {
             break;
         }
-        window.push(&buf[..got]);
+        window.push(&buf[..got]).map_err(Failed::Limit)?;
     }
     for piece in window.tail() {
         sys.write_all(Fd::STDOUT, piece)
@@ -167,7 +177,8 @@ async fn from(sys: &Sys, fd: Fd, unit: Unit, n: u64) -> Result<(), Failed> {
 
 /// The end of a stream, kept in chunks: a chunk is dropped from the front
 /// once the chunks after it hold the last `n` units by themselves, so memory
-/// stays at about `n` lines (or bytes) plus one chunk, however long the input.
+/// stays at about `n` lines (or bytes) plus one chunk, however long the input,
+/// and at most `max_held` bytes plus one chunk, however long the lines.
 struct Window {
     unit: Unit,
     n: u64,
@@ -175,15 +186,20 @@ struct Window {
     chunks: VecDeque<(Vec<u8>, u64)>,
     /// The sum of the chunks' counts.
     units: u64,
+    /// The bytes of the chunks after the front one: all of them are needed.
+    needed: usize,
+    max_held: usize,
 }
 
 impl Window {
-    fn new(unit: Unit, n: u64) -> Window {
+    fn new(unit: Unit, n: u64, max_held: usize) -> Window {
         Window {
             unit,
             n,
             chunks: VecDeque::new(),
             units: 0,
+            needed: 0,
+            max_held,
         }
     }
 
@@ -195,7 +211,11 @@ impl Window {
     }
 
     /// Appends `bytes`, then drops what the last `n` units no longer need.
-    fn push(&mut self, bytes: &[u8]) {
+    ///
+    /// # Errors
+    /// The message to print when what must be held for the last `n` units
+    /// goes over `max_held` bytes.
+    fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
         let units = self.count(bytes);
         self.units += units;
         match self.chunks.back_mut() {
@@ -203,8 +223,16 @@ impl Window {
             Some((last, count)) if last.len() + bytes.len() <= CHUNK => {
                 last.extend_from_slice(bytes);
                 *count += units;
+                if self.chunks.len() > 1 {
+                    self.needed += bytes.len();
+                }
             }
-            _ => self.chunks.push_back((bytes.to_vec(), units)),
+            _ => {
+                if !self.chunks.is_empty() {
+                    self.needed += bytes.len();
+                }
+                self.chunks.push_back((bytes.to_vec(), units));
+            }
         }
         // For lines, the chunks after the front must hold n + 1 newlines:
         // the newline before the first line kept is what proves the front
@@ -216,7 +244,19 @@ impl Window {
         while self.chunks.len() > 1 && self.units - self.chunks[0].1 >= needed {
             let (_, count) = self.chunks.pop_front().expect("more than one chunk");
             self.units -= count;
+            self.needed -= self.chunks[0].0.len();
         }
+        if self.needed > self.max_held {
+            let unit = match self.unit {
+                Unit::Lines => "lines",
+                Unit::Bytes => "bytes",
+            };
+            return Err(format!(
+                "more than {} bytes to hold for the last {} {unit}",
+                self.max_held, self.n
+            ));
+        }
+        Ok(())
     }
 
     /// The last `n` units, as slices of the chunks.
@@ -271,9 +311,9 @@ mod tests {
     }
 
     fn window(unit: Unit, n: u64, pieces: &[&str]) -> String {
-        let mut w = Window::new(unit, n);
+        let mut w = Window::new(unit, n, usize::MAX);
         for p in pieces {
-            w.push(p.as_bytes());
+            w.push(p.as_bytes()).expect("no limit");
         }
         w.tail().concat().iter().map(|&b| b as char).collect()
     }
@@ -288,7 +328,7 @@ mod tests {
         assert_eq!(window(Unit::Bytes, 3, &["ab", "cd", "e"]), "cde");
         assert_eq!(window(Unit::Bytes, 10, &["ab"]), "ab");
         // The kept line starts in a chunk whose newlines are all skipped.
-        let mut w = Window::new(Unit::Lines, 1);
+        let mut w = Window::new(Unit::Lines, 1, usize::MAX);
         w.chunks.push_back((b"a\nbb".to_vec(), 1));
         w.chunks.push_back((b"b\n".to_vec(), 1));
         w.units = 2;
@@ -297,23 +337,69 @@ mod tests {
 
     #[test]
     fn the_window_drops_chunks_it_no_longer_needs() {
-        let mut w = Window::new(Unit::Lines, 3);
+        let mut w = Window::new(Unit::Lines, 3, usize::MAX);
         let line = "x".repeat(CHUNK - 1) + "\n";
         for _ in 0..100 {
-            w.push(line.as_bytes());
+            w.push(line.as_bytes()).expect("no limit");
         }
         assert!(w.chunks.len() <= 5, "{} chunks kept", w.chunks.len());
         assert_eq!(w.tail().concat().len(), 3 * CHUNK);
         // Lines spanning chunk boundaries.
-        let mut w = Window::new(Unit::Lines, 2);
+        let mut w = Window::new(Unit::Lines, 2, usize::MAX);
         let long = "y".repeat(CHUNK * 2 + 7);
         for piece in [long.as_str(), "\nshort\n", long.as_str(), "\nend"] {
             for part in piece.as_bytes().chunks(1000) {
-                w.push(part);
+                w.push(part).expect("no limit");
             }
         }
         let got = w.tail().concat();
         assert_eq!(got, format!("{long}\nend").into_bytes());
+    }
+
+    #[test]
+    fn the_window_refuses_to_hold_more_than_its_limit() {
+        // Hostile: a last line that never ends.
+        let mut w = Window::new(Unit::Lines, 1, 1000);
+        let piece = [b'x'; 1000];
+        let mut fed = 0;
+        let err = loop {
+            assert!(fed < 10 * CHUNK, "still holding after {fed} bytes");
+            match w.push(&piece) {
+                Ok(()) => fed += piece.len(),
+                Err(message) => break message,
+            }
+        };
+        assert_eq!(err, "more than 1000 bytes to hold for the last 1 lines");
+        let held: usize = w.chunks.iter().map(|(c, _)| c.len()).sum();
+        assert!(held <= 1000 + 2 * CHUNK, "{held} bytes held");
+        // Lines within the limit are kept as before; bytes too.
+        assert_eq!(
+            window_at_most(Unit::Lines, 2, 4, &["aaaa\nbb\n", "c\n"]),
+            Ok("bb\nc\n".into())
+        );
+        let mut w = Window::new(Unit::Bytes, 3, 3);
+        for _ in 0..100 {
+            w.push(&[b'y'; CHUNK]).expect("3 bytes to hold");
+        }
+        assert_eq!(w.tail().concat(), b"yyy");
+        let mut w = Window::new(Unit::Bytes, 5000, 4000);
+        w.push(&[b'z'; CHUNK]).expect("one chunk is not counted");
+        let err = w.push(&[b'z'; 4001]).expect_err("over the limit");
+        assert_eq!(err, "more than 4000 bytes to hold for the last 5000 bytes");
+    }
+
+    fn window_at_most(unit: Unit, n: u64, max: usize, pieces: &[&str]) -> Result<String, String> {
+        let mut w = Window::new(unit, n, max);
+        for p in pieces {
+            w.push(p.as_bytes())?;
+        }
+        Ok(w.tail().concat().iter().map(|&b| b as char).collect())
+    }
+
+    #[test]
+    fn tail_states_its_limit_in_its_help() {
+        let documented = format!("{} MiB at most", MAX_HELD >> 20);
+        assert!(SPEC.help.contains(&documented), "--help states the limit");
     }
 
     #[test]
