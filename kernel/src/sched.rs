@@ -74,6 +74,9 @@ impl Kernel {
     pub(crate) fn run_next(&mut self) -> Option<Pid> {
         let pid = self.ready.start_turn()?;
         self.run_task(pid);
+        if self.watchdog.overran() {
+            self.note_hog(pid);
+        }
         self.ready.end_turn();
         Some(pid)
     }
@@ -119,6 +122,7 @@ impl Kernel {
         let mut future =
             (self.tasks.live_at(live_slot).future.take()).expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
+        self.watchdog.enter(started, &self.tasks);
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
@@ -130,7 +134,10 @@ impl Kernel {
                 Some(packed) => self.trap.put_packed(packed),
                 None => self.trap.clear(),
             }
-            let fault = match panic::guard(|| future.as_mut().poll(&mut cx)) {
+            self.watchdog.task_code(pid);
+            let polled = panic::guard(|| future.as_mut().poll(&mut cx));
+            self.watchdog.kernel_code();
+            let fault = match polled {
                 // SAFETY: the task just returned Pending; its future (where
                 // the request lives) is neither polled nor dropped before
                 // the request is taken.
