@@ -1,11 +1,13 @@
 //! The watchdog, end to end: a task that runs past the limit without a
-//! system call is named on stderr, with its pid, program and how
+//! system call is named once on stderr, with its pid, program and how
 //! long; `--watchdog 0` turns it off. Nothing waits on the clock: the
 //! test acts on what coos says, and bounds each wait.
 
 mod support;
 
 use std::process::Stdio;
+
+use nix::sys::signal::Signal;
 
 use support::child::Coos;
 
@@ -19,6 +21,12 @@ fn a_task_that_spins_past_the_limit_is_named_once_on_stderr() {
             && notice.ends_with(" s without a system call"),
         "{notice}"
     );
+    // busy spins on: SIGTERM ends it (the signal thread asks for a notice
+    // too, which must not come twice for one turn).
+    coos.signal(Signal::SIGTERM);
+    let (status, stderr) = coos.wait("SIGTERM");
+    assert_eq!(status, Some(143), "{stderr}");
+    assert_eq!(stderr.matches("has run").count(), 1, "{stderr}");
 }
 
 #[test]

@@ -41,6 +41,7 @@ use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 
 pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest, SinkFn};
 pub use inbox::{InboxSender, KernelHandle, Message};
+pub use signal::block_host_signals;
 pub use time::ClockKind;
 pub use trace::Event;
 

@@ -22,6 +22,8 @@
 //!   task table. So the watchdog sends that thread `POKE`; the handler
 //!   runs there, inside the task's code, where nothing changes the table,
 //!   reads the name and writes the line with write(2).
+//! - The signal thread (`signal.rs`) reads which task runs, and what to
+//!   put back on the host on the way out (`HostRestore`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -38,6 +40,7 @@ use nix::sys::signal::{
 
 use syscalls::Pid;
 
+use crate::signal::HostRestore;
 use crate::task::TaskTable;
 use crate::time::{ticks, CpuClock};
 
@@ -77,11 +80,13 @@ pub(crate) struct Running {
     /// Is the kernel still alive (and so its thread)? Held while poking
     /// that thread: a thread that has ended must not be signalled.
     alive: Mutex<bool>,
+    /// What to put back on the host on a way out that skips the kernel.
+    pub(crate) restore: HostRestore,
 }
 
 impl Running {
     /// The task whose code the kernel thread runs now, if any.
-    fn task(&self) -> Option<Pid> {
+    pub(crate) fn task(&self) -> Option<Pid> {
         match self.pid.load(Ordering::Acquire) {
             0 => None,
             pid => Some(Pid(pid)),
@@ -108,7 +113,7 @@ impl Running {
     /// running with `task`: the thread is then inside the task's code, in
     /// the turn that stored `tasks`, and nothing changes the table until
     /// the handler returns.
-    unsafe fn name(&self, pid: Pid) -> &str {
+    pub(crate) unsafe fn name(&self, pid: Pid) -> &str {
         let tasks = self.tasks.load(Ordering::Relaxed);
         // SAFETY: the caller's contract: the table is the one this turn
         // stored and it is not being changed.
@@ -119,6 +124,15 @@ impl Running {
     /// How long the turn that started at `since` has run.
     fn ran_since(&self, since: u64) -> Duration {
         self.clock.to_duration(ticks().wrapping_sub(since))
+    }
+
+    /// If a task holds the kernel thread now, has that thread say which
+    /// (once a turn), as the watchdog would. For a thread that is about
+    /// to end coos because of it.
+    pub(crate) fn name_the_holder(&self) {
+        if let Some((_, since)) = self.turn() {
+            self.overrun(since, self.ran_since(since));
+        }
     }
 
     /// The turn that started at `since` ran past the limit: flags it for
@@ -172,7 +186,8 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     /// Starts watching the calling thread, the kernel's: tasks that run
     /// longer than `limit` without a system call are reported (`None`: no
-    /// watchdog thread).
+    /// watchdog thread). Call it before the console changes the host's
+    /// descriptors: what they were is saved here.
     pub(crate) fn start(limit: Option<Duration>) -> Watchdog {
         let running = Arc::new(Running {
             pid: AtomicU32::new(0),
@@ -185,10 +200,13 @@ impl Watchdog {
             clock: CpuClock::new(),
             thread: pthread_self(),
             alive: Mutex::new(true),
+            restore: HostRestore::save(),
         });
         CURRENT.with(|current| current.set(Arc::as_ptr(&running)));
+        // Also without a watchdog: the signal thread names a task that
+        // holds the kernel (`Running::name_the_holder`).
+        install_poke_handler();
         let thread = limit.filter(|l| !l.is_zero()).and_then(|limit| {
-            install_poke_handler();
             let watched = Arc::downgrade(&running);
             // The host's signals are for the kernel's signal thread
             // (`signal.rs`), which may start later: the watchdog's thread
@@ -245,6 +263,11 @@ impl Watchdog {
     #[inline]
     pub(crate) fn overran(&self) -> bool {
         self.running.overran.load(Ordering::Relaxed) != 0
+    }
+
+    /// The record the signal thread watches.
+    pub(crate) fn running(&self) -> Arc<Running> {
+        self.running.clone()
     }
 
     /// The longest `pid` ran past the limit, if it ever did.
@@ -344,7 +367,7 @@ extern "C" fn on_poke(_: libc::c_int) {
 
 /// Calls `f` with the `Running` of the kernel on this thread, if one is
 /// alive. For signal handlers on the kernel thread.
-fn with_current(f: impl FnOnce(&Running)) {
+pub(crate) fn with_current(f: impl FnOnce(&Running)) {
     let running = CURRENT.with(Cell::get);
     // SAFETY: CURRENT points at a `Running` its `Watchdog` keeps alive,
     // and is cleared on this thread before that `Watchdog` lets it go; a
@@ -356,13 +379,13 @@ fn with_current(f: impl FnOnce(&Running)) {
 }
 
 /// A line built without allocating, for signal handlers.
-struct Line {
+pub(crate) struct Line {
     buf: [u8; 256],
     len: usize,
 }
 
 impl Line {
-    fn new() -> Line {
+    pub(crate) fn new() -> Line {
         Line {
             buf: [0; 256],
             len: 0,
@@ -370,13 +393,13 @@ impl Line {
     }
 
     /// Appends `bytes`, cut short if the line is full.
-    fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         let n = bytes.len().min(self.buf.len() - self.len);
         self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
         self.len += n;
     }
 
-    fn push_number(&mut self, mut n: u64) {
+    pub(crate) fn push_number(&mut self, mut n: u64) {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         loop {
@@ -391,19 +414,19 @@ impl Line {
     }
 
     /// Milliseconds as seconds with one decimal, rounded down: `1.0`.
-    fn push_tenths(&mut self, ms: u64) {
+    pub(crate) fn push_tenths(&mut self, ms: u64) {
         self.push_number(ms / 1000);
         self.push(b".");
         self.push_number(ms / 100 % 10);
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// Writes the line to fd 2 with write(2), best effort: a full pipe or
     /// a non-blocking terminal that has no room loses it.
-    fn write_to_stderr(&self) {
+    pub(crate) fn write_to_stderr(&self) {
         let bytes = self.as_bytes();
         // SAFETY: write(2) reads `bytes` and nothing else; fd 2 is at
         // worst closed (EBADF).
