@@ -4,6 +4,10 @@
 //! line editing, history and completion (`shell::term`). Anywhere else
 //! (`coos < script.sh`, `echo 'seq 3 | wc -l' | coos`) it reads the host's
 //! stdin as a script.
+//!
+//! The kernel runs on a thread of its own, with a large stack
+//! (`--stack-mib`): every task runs on it, and a deep recursion in one
+//! must not end coos sooner than it has to.
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -39,6 +43,12 @@ struct Cli {
     /// the watchdog off
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs)]
     watchdog: Duration,
+    /// The stack of the kernel's thread, which every task shares, in MiB:
+    /// reserved at start, taken from memory only as deep calls use it. A
+    /// task that overflows it ends coos, with a line that names the task
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    stack_mib: u32,
 }
 
 #[derive(Subcommand)]
@@ -137,7 +147,7 @@ fn main() -> ExitCode {
                 watchdog: Some(cli.watchdog),
                 ..coos::bench_config()
             };
-            return ExitCode::from(run(config, &argv));
+            return on_kernel_thread(cli.stack_mib, move || run(config, &argv));
         }
         None if io::stdin().is_terminal() && io::stdout().is_terminal() => {
             let history = match (cli.no_history, cli.history) {
@@ -145,11 +155,39 @@ fn main() -> ExitCode {
                 (false, Some(file)) => Some(file),
                 (false, None) => term::default_history_path(),
             };
-            return ExitCode::from(interactive(config, history));
+            return on_kernel_thread(cli.stack_mib, move || interactive(config, history));
         }
         None => vec!["sh".to_string()],
     };
-    ExitCode::from(run(config, &argv))
+    on_kernel_thread(cli.stack_mib, move || run(config, &argv))
+}
+
+/// Runs `main`, which boots and runs a kernel, on a thread of its own with
+/// a `mib` MiB stack; returns its status. A kernel stays on the thread it
+/// was booted on, so all of it happens there.
+fn on_kernel_thread(mib: u32, main: impl FnOnce() -> u8 + Send + 'static) -> ExitCode {
+    // Blocked here, the host's signals stay blocked in every thread
+    // started from now on: only the kernel's signal thread takes them.
+    if let Err(e) = kernel::block_host_signals() {
+        eprintln!("coos: cannot take the host's signals: {e}");
+    }
+    let spawned = std::thread::Builder::new()
+        .name("coos-kernel".into())
+        .stack_size(
+            usize::try_from(mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
+        )
+        .spawn(main);
+    match spawned.map(std::thread::JoinHandle::join) {
+        Ok(Ok(status)) => ExitCode::from(status),
+        // The panic hook has said what went wrong.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("coos: cannot start the kernel's thread with a {mib} MiB stack: {e} (--stack-mib asks for another)");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Runs `sh` at this terminal, its console fed by the line editor; returns

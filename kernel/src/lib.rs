@@ -19,6 +19,7 @@ mod dispatch;
 mod fd;
 mod inbox;
 mod init;
+mod overflow;
 mod panic;
 mod poll;
 mod pool;

@@ -22,8 +22,9 @@
 //!   task table. So the watchdog sends that thread `POKE`; the handler
 //!   runs there, inside the task's code, where nothing changes the table,
 //!   reads the name and writes the line with write(2).
-//! - The signal thread (`signal.rs`) reads which task runs, and what to
-//!   put back on the host on the way out (`HostRestore`).
+//! - The signal thread (`signal.rs`) and the stack overflow handler
+//!   (`overflow.rs`) read which task runs, and what to put back on the
+//!   host on the way out (`HostRestore`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ use nix::sys::signal::{
 
 use syscalls::Pid;
 
+use crate::overflow::{self, Stack};
 use crate::signal::HostRestore;
 use crate::task::TaskTable;
 use crate::time::{ticks, CpuClock};
@@ -82,6 +84,8 @@ pub(crate) struct Running {
     alive: Mutex<bool>,
     /// What to put back on the host on a way out that skips the kernel.
     pub(crate) restore: HostRestore,
+    /// The kernel thread's stack.
+    pub(crate) stack: Stack,
 }
 
 impl Running {
@@ -186,9 +190,11 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     /// Starts watching the calling thread, the kernel's: tasks that run
     /// longer than `limit` without a system call are reported (`None`: no
-    /// watchdog thread). Call it before the console changes the host's
+    /// watchdog thread), and a stack overflow names its task
+    /// (`overflow.rs`). Call it before the console changes the host's
     /// descriptors: what they were is saved here.
     pub(crate) fn start(limit: Option<Duration>) -> Watchdog {
+        overflow::prepare_thread();
         let running = Arc::new(Running {
             pid: AtomicU32::new(0),
             since: AtomicU64::new(0),
@@ -201,6 +207,7 @@ impl Watchdog {
             thread: pthread_self(),
             alive: Mutex::new(true),
             restore: HostRestore::save(),
+            stack: Stack::of_this_thread(),
         });
         CURRENT.with(|current| current.set(Arc::as_ptr(&running)));
         // Also without a watchdog: the signal thread names a task that
