@@ -3,6 +3,7 @@
 //! whole-system tests in `tests/` use the same pieces.
 
 pub mod alloc;
+mod hostile;
 
 use kernel::{BootError, Config, ConsoleSpec, Kernel};
 use syscalls::{Command, Program};
@@ -79,13 +80,24 @@ pub fn raise_open_file_limit() {
     }
 }
 
-/// Every program coos carries: `programs/` and the shell's `sh`.
+/// Every program coos carries: `programs/`, the shell's `sh`, and the
+/// two that misbehave on purpose (`hostile.rs`).
 pub fn registry() -> Vec<Program> {
     let mut all = programs::registry();
     all.push(Program {
         name: "sh",
         about: shell::ABOUT,
         main: |sys, args| Box::pin(shell::main(sys, args)),
+    });
+    all.push(Program {
+        name: "busy",
+        about: hostile::BUSY_ABOUT,
+        main: |sys, args| Box::pin(hostile::busy(sys, args)),
+    });
+    all.push(Program {
+        name: "recurse",
+        about: hostile::RECURSE_ABOUT,
+        main: |sys, args| Box::pin(hostile::recurse(sys, args)),
     });
     all.sort_by_key(|p| p.name);
     all

@@ -4,10 +4,15 @@
 //! line editing, history and completion (`shell::term`). Anywhere else
 //! (`coos < script.sh`, `echo 'seq 3 | wc -l' | coos`) it reads the host's
 //! stdin as a script.
+//!
+//! The kernel runs on a thread of its own, with a large stack
+//! (`--stack-mib`): every task runs on it, and a deep recursion in one
+//! must not end coos sooner than it has to.
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
@@ -33,6 +38,17 @@ struct Cli {
     /// Keep no history file: history lasts for this session only
     #[arg(long, conflicts_with = "history")]
     no_history: bool,
+    /// Say so on stderr when a task runs SECS seconds without a system
+    /// call (coos cannot preempt it: meanwhile nothing else runs); 0 turns
+    /// the watchdog off
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs)]
+    watchdog: Duration,
+    /// The stack of the kernel's thread, which every task shares, in MiB:
+    /// reserved at start, taken from memory only as deep calls use it. A
+    /// task that overflows it ends coos, with a line that names the task
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    stack_mib: u32,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +102,14 @@ fn parse_n(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Seconds, a decimal number (`0.5`), as a duration.
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("expected seconds (a number, 0 or more), not '{text}'"))
+}
+
 /// The host's malloc with a per-thread cache of small blocks (`src/alloc.rs`).
 #[global_allocator]
 static ALLOC: coos::alloc::CachedAlloc = coos::alloc::CachedAlloc;
@@ -94,6 +118,10 @@ fn main() -> ExitCode {
     coos::tune_host_allocator();
     coos::raise_open_file_limit();
     let cli = Cli::parse();
+    let config = Config {
+        watchdog: Some(cli.watchdog),
+        ..Config::default()
+    };
     let argv = match cli.command {
         Some(Cmd::Programs) => {
             for p in coos::registry() {
@@ -115,7 +143,11 @@ fn main() -> ExitCode {
             if let Some(n) = n {
                 argv.extend(["--n".to_string(), n.to_string()]);
             }
-            return ExitCode::from(run(coos::bench_config(), &argv));
+            let config = Config {
+                watchdog: Some(cli.watchdog),
+                ..coos::bench_config()
+            };
+            return on_kernel_thread(cli.stack_mib, move || run(config, &argv));
         }
         None if io::stdin().is_terminal() && io::stdout().is_terminal() => {
             let history = match (cli.no_history, cli.history) {
@@ -123,16 +155,44 @@ fn main() -> ExitCode {
                 (false, Some(file)) => Some(file),
                 (false, None) => term::default_history_path(),
             };
-            return ExitCode::from(interactive(history));
+            return on_kernel_thread(cli.stack_mib, move || interactive(config, history));
         }
         None => vec!["sh".to_string()],
     };
-    ExitCode::from(run(Config::default(), &argv))
+    on_kernel_thread(cli.stack_mib, move || run(config, &argv))
+}
+
+/// Runs `main`, which boots and runs a kernel, on a thread of its own with
+/// a `mib` MiB stack; returns its status. A kernel stays on the thread it
+/// was booted on, so all of it happens there.
+fn on_kernel_thread(mib: u32, main: impl FnOnce() -> u8 + Send + 'static) -> ExitCode {
+    // Blocked here, the host's signals stay blocked in every thread
+    // started from now on: only the kernel's signal thread takes them.
+    if let Err(e) = kernel::block_host_signals() {
+        eprintln!("coos: cannot take the host's signals: {e}");
+    }
+    let spawned = std::thread::Builder::new()
+        .name("coos-kernel".into())
+        .stack_size(
+            usize::try_from(mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
+        )
+        .spawn(main);
+    match spawned.map(std::thread::JoinHandle::join) {
+        Ok(Ok(status)) => ExitCode::from(status),
+        // The panic hook has said what went wrong.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("coos: cannot start the kernel's thread with a {mib} MiB stack: {e} (--stack-mib asks for another)");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Runs `sh` at this terminal, its console fed by the line editor; returns
 /// its status. The terminal is left with the settings it had.
-fn interactive(history: Option<PathBuf>) -> u8 {
+fn interactive(config: Config, history: Option<PathBuf>) -> u8 {
     let words = (coos::registry().into_iter().map(|p| p.name))
         .chain(term::SH_BUILTINS.iter().copied())
         .map(String::from)
@@ -141,7 +201,7 @@ fn interactive(history: Option<PathBuf>) -> u8 {
         Ok(term) => term,
         Err(e) => {
             eprintln!("coos: cannot set up line editing ({e}); reading plain lines");
-            return run(Config::default(), &["sh".to_string()]);
+            return run(config, &["sh".to_string()]);
         }
     };
     // The editor thread may be stopped in raw mode (a line still asked for
@@ -157,7 +217,7 @@ fn interactive(history: Option<PathBuf>) -> u8 {
     // Signals are taken before the editor's threads start, so they inherit
     // the blocked signals: a Ctrl-C while a job runs (the terminal in
     // cooked mode) is taken by the kernel's signal thread.
-    let Some(mut kernel) = boot(Config::default(), console, &["sh".to_string()]) else {
+    let Some(mut kernel) = boot(config, console, &["sh".to_string()]) else {
         return 1;
     };
     let inbox = kernel.inbox();

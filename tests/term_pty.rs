@@ -360,3 +360,42 @@ fn a_person_runs_a_pipeline_interrupts_a_job_and_leaves_with_ctrl_d() {
         coos.screen.text()
     );
 }
+
+#[test]
+fn sigterm_while_a_background_task_spins_ends_coos_with_143_and_restores_the_terminal() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::termios::{tcgetattr, LocalFlags};
+
+    // On Linux a pty's master reads the settings of its slave, coos's
+    // terminal.
+    let canonical = |coos: &Session| {
+        let settings = tcgetattr(&coos.master).expect("the pty's settings");
+        settings.local_flags.contains(LocalFlags::ICANON)
+    };
+    let mut coos = Session::start();
+    coos.expect_prompt();
+    // The job spins once the shell is back at its prompt, in raw mode.
+    coos.send("(sleep 0.5; busy 600) &\r");
+    coos.expect_line("$ (sleep 0.5; busy 600) &");
+    coos.expect("busy spinning", &|screen, mark| {
+        (mark..screen.row)
+            .find(|&row| screen.line(row).contains("busy: spinning for 600 s"))
+            .map(|row| row + 1)
+    });
+    coos.expect_prompt();
+    assert!(
+        !canonical(&coos),
+        "the line editor has the terminal in raw mode"
+    );
+
+    let pid = nix::unistd::Pid::from_raw(coos.child.id() as i32);
+    kill(pid, Signal::SIGTERM).expect("signal coos");
+    let status = coos.expect_exit();
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "the screen:\n{}",
+        coos.screen.text()
+    );
+    assert!(canonical(&coos), "coos put the terminal's settings back");
+}

@@ -2,8 +2,10 @@
 //! later blocking work and other CPUs) reach the kernel. A lock-free queue
 //! of messages plus an eventfd registered in the poller, so a message wakes
 //! a kernel that sleeps in epoll. The kernel drains the inbox at every
-//! poll of events.
+//! poll of events, and counts what it took: a sender can tell whether the
+//! kernel still reads its inbox (the signal thread does, `signal.rs`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_queue::SegQueue;
@@ -43,6 +45,8 @@ pub enum Message {
 struct Shared {
     queue: SegQueue<Message>,
     wake: EventFd,
+    /// Messages the kernel has taken so far.
+    taken: AtomicU64,
 }
 
 /// The kernel's end of the inbox.
@@ -64,6 +68,7 @@ impl Inbox {
             shared: Arc::new(Shared {
                 queue: SegQueue::new(),
                 wake,
+                taken: AtomicU64::new(0),
             }),
         })
     }
@@ -78,10 +83,11 @@ impl Inbox {
         }
     }
 
-    /// Takes one message; clears the eventfd's count first, so a message
-    /// sent after the drain still wakes the poller.
+    /// Takes one message, and counts it (`InboxSender::taken`).
     pub(crate) fn pop(&self) -> Option<Message> {
-        self.shared.queue.pop()
+        let message = self.shared.queue.pop()?;
+        self.shared.taken.fetch_add(1, Ordering::Relaxed);
+        Some(message)
     }
 
     /// Resets the wake-up count (after the poller reported it).
@@ -139,5 +145,11 @@ impl InboxSender {
     pub fn send(&self, message: Message) {
         self.shared.queue.push(message);
         let _ = self.shared.wake.write(1);
+    }
+
+    /// How many messages the kernel has taken from its inbox so far: if it
+    /// does not grow after a `send`, the kernel is not reading.
+    pub fn taken(&self) -> u64 {
+        self.shared.taken.load(Ordering::Relaxed)
     }
 }

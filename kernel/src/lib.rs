@@ -19,6 +19,7 @@ mod dispatch;
 mod fd;
 mod inbox;
 mod init;
+mod overflow;
 mod panic;
 mod poll;
 mod pool;
@@ -30,6 +31,7 @@ mod task;
 pub mod testing;
 mod time;
 mod trace;
+mod watchdog;
 mod wheel;
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 
 pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest, SinkFn};
 pub use inbox::{InboxSender, KernelHandle, Message};
+pub use signal::block_host_signals;
 pub use time::ClockKind;
 pub use trace::Event;
 
@@ -67,6 +70,10 @@ pub struct Config {
     pub clock: ClockKind,
     /// Record an event trace (`Kernel::trace`).
     pub trace: bool,
+    /// How long a task may run without returning to the kernel before a
+    /// watchdog thread says so on stderr (`watchdog.rs`); `None` or zero:
+    /// no watchdog.
+    pub watchdog: Option<Duration>,
 }
 
 impl Default for Config {
@@ -78,6 +85,7 @@ impl Default for Config {
             max_pipe_capacity: 16 << 20,
             clock: ClockKind::Host,
             trace: false,
+            watchdog: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -149,6 +157,9 @@ pub struct Kernel {
     console: Console,
     poller: Poller,
     inbox: Inbox,
+    /// What the kernel thread runs now, for the watchdog and the handlers
+    /// of host signals and faults.
+    watchdog: watchdog::Watchdog,
     trace: Vec<Event>,
     halted: Option<ExitCode>,
 }
@@ -172,6 +183,8 @@ impl Kernel {
             .map_err(|e| BootError(format!("epoll: {e}")))?;
         let pid_max =
             (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
+        // Before the console: it saves the host's fd flags it changes.
+        let watchdog = watchdog::Watchdog::start(config.watchdog);
         Ok(Kernel {
             clock: Clock::new(config.clock),
             cpu_clock: CpuClock::new(),
@@ -196,6 +209,7 @@ impl Kernel {
             console: Console::new(console),
             poller,
             inbox,
+            watchdog,
             trace: Vec::new(),
             halted: None,
             config,

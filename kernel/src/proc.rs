@@ -521,6 +521,7 @@ impl Kernel {
                 scheduled: counters.scheduled,
                 syscalls: counters.syscalls,
                 cpu: self.cpu_clock.to_duration(counters.cpu),
+                hogged: self.watchdog.hogged(t.pid),
             })
             .collect();
         rows.sort_by_key(|r| r.pid);

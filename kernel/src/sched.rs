@@ -75,6 +75,9 @@ impl Kernel {
     pub(crate) fn run_next(&mut self) -> Option<Pid> {
         let pid = self.ready.start_turn()?;
         self.run_task(pid);
+        if self.watchdog.overran() {
+            self.note_hog(pid);
+        }
         self.ready.end_turn();
         Some(pid)
     }
@@ -124,6 +127,7 @@ impl Kernel {
         let mut future =
             (self.tasks.live_at(live_slot).future.take()).expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
+        self.watchdog.enter(started, &self.tasks);
         let mut cx = Context::from_waker(Waker::noop());
         let mut budget = QUANTUM;
         loop {
@@ -149,7 +153,9 @@ impl Kernel {
                     None
                 }
             };
+            self.watchdog.task_code(pid);
             let polled = panic::guard(|| future.as_mut().poll(&mut cx));
+            self.watchdog.kernel_code();
             // The bytes the poll moved are accounted for first: its next
             // call (in the slot now) may be a read of what it just wrote.
             if let Some(lent) = lent {

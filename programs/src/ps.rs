@@ -16,7 +16,10 @@ const SPEC: Spec = Spec::new(
      Columns:\n\
      \x20 PID       the task's id\n\
      \x20 PPID      its parent's id\n\
-     \x20 STATE     what it is doing (ready, running, reading fd 0, zombie (0), ...)\n\
+     \x20 STATE     what it is doing (ready, running, reading fd 0, zombie (0), ...);\n\
+     \x20           [hogged 2.5s] after it: the task once ran 2.5 s without a\n\
+     \x20           system call, past the watchdog's limit (coos --watchdog), and\n\
+     \x20           meanwhile coos could do nothing else\n\
      \x20 SCHED     how many times the scheduler ran it\n\
      \x20 SYSCALLS  how many system calls it made\n\
      \x20 CPU       host CPU time spent running it, as M:SS.mmm\n\
@@ -48,6 +51,14 @@ fn cpu(time: Duration) -> String {
     format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
 }
 
+/// STATE: what the task does, and whether it ever hogged the kernel.
+fn state(task: &TaskInfo) -> String {
+    match task.hogged {
+        Some(time) => format!("{} [hogged {:.1}s]", task.state, time.as_secs_f64()),
+        None => task.state.to_string(),
+    }
+}
+
 /// The table: numbers right-aligned, STATE left-aligned, COMMAND last and
 /// unpadded; each column as wide as its widest cell.
 fn table(tasks: &[TaskInfo]) -> String {
@@ -65,7 +76,7 @@ fn table(tasks: &[TaskInfo]) -> String {
             [
                 t.pid.to_string(),
                 t.ppid.to_string(),
-                t.state.to_string(),
+                state(t),
                 t.scheduled.to_string(),
                 t.syscalls.to_string(),
                 cpu(t.cpu),
@@ -120,6 +131,7 @@ mod tests {
             scheduled: 12,
             syscalls: 345,
             cpu: Duration::from_millis(7),
+            hogged: None,
         };
         let table = table(&[
             task(1, 0, TaskState::Waiting(None), &["init"]),
@@ -130,6 +142,26 @@ mod tests {
             "  PID  PPID STATE               SCHED SYSCALLS      CPU COMMAND\n\
              \x20   1     0 waiting for a child    12      345 0:00.007 init\n\
              \x20  12     1 reading fd 0           12      345 0:00.007 grep -v x\n"
+        );
+    }
+
+    #[test]
+    fn a_task_that_hogged_the_kernel_is_marked_in_state() {
+        let task = TaskInfo {
+            pid: Pid(31),
+            ppid: Pid(1),
+            pgid: Pid(31),
+            args: vec!["busy".to_string(), "3".to_string()],
+            state: TaskState::Ready,
+            scheduled: 2,
+            syscalls: 1,
+            cpu: Duration::from_millis(2_512),
+            hogged: Some(Duration::from_millis(2_504)),
+        };
+        let table = table(&[task]);
+        assert!(
+            table.contains("   31     1 ready [hogged 2.5s] "),
+            "{table}"
         );
     }
 

@@ -299,6 +299,10 @@ pub struct TaskInfo {
     pub syscalls: u64,
     /// Host CPU time spent running it.
     pub cpu: Duration,
+    /// The longest it ran without returning to the kernel, if that ever
+    /// passed the watchdog's limit: coos could do nothing else meanwhile
+    /// (no other task, no signal, no Ctrl-C). `None` if it never did.
+    pub hogged: Option<Duration>,
 }
 
 /// Readiness `poll` asks about, and answers with.

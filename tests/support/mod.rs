@@ -1,8 +1,11 @@
 //! Helpers for the whole-system tests: a real kernel booted with everything
 //! coos carries (`coos::registry()`: the programs and `sh`), on a scripted
 //! console with a virtual clock (`kernel::testing`). Nothing here depends on
-//! real time, the network or the terminal.
+//! real time, the network or the terminal. (`child.rs` is the exception:
+//! the real `coos` binary as a child process, every wait bounded.)
 #![allow(dead_code)]
+
+pub mod child;
 
 use std::cell::RefCell;
 use std::rc::Rc;
