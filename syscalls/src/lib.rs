@@ -16,7 +16,7 @@ mod types;
 pub use call::{Image, Reply, Shutdown, SpawnRequest, Syscall};
 pub use errno::Errno;
 pub use sys::{Command, Sys, SysResult};
-pub use trap::{HostRead, HostWrite, Job, PackedReply, Transfer, Trap};
+pub use trap::{Job, PackedReply, Reader, Transfer, Trap, Writer};
 pub use types::{
     ExitCode, Fd, FdMap, Interest, Main, PGroup, Pid, PollFd, Program, ProgramInfo, Signal,
     TaskFuture, TaskInfo, TaskState, Usage, PIPE_BUF,

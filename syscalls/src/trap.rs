@@ -72,12 +72,21 @@ enum Holds {
 /// A blocking job, as `Syscall::Blocking` lends it.
 pub type Job = Box<dyn FnOnce() + Send>;
 
-/// A host descriptor's reader, lent by the kernel in a [`Transfer`]: reads
-/// into the buffer, `EAGAIN` when nothing is there yet.
-pub type HostRead = fn(i32, &mut [u8]) -> SysResult<usize>;
+/// A reader the kernel lends in a [`Transfer`], with its context (a host
+/// descriptor): reads into the buffer, `EAGAIN` when nothing is there yet.
+///
+/// # Safety
+/// Call it only with the context it was lent with, in the poll it was
+/// lent to.
+pub type Reader = unsafe fn(usize, &mut [u8]) -> SysResult<usize>;
 
-/// A host descriptor's writer, lent by the kernel in a [`Transfer`].
-pub type HostWrite = fn(i32, &[u8]) -> SysResult<usize>;
+/// A writer the kernel lends in a [`Transfer`], with its context (a host
+/// descriptor, a console stream): takes what it can of the bytes now,
+/// `EAGAIN` when it can take none.
+///
+/// # Safety
+/// As for [`Reader`].
+pub type Writer = unsafe fn(usize, &[u8]) -> SysResult<usize>;
 
 /// What the kernel lends the poll that moves a read's or a write's bytes.
 /// Valid for that one poll only (the contract of [`Trap::put_transfer`]).
@@ -89,19 +98,20 @@ pub enum Transfer {
     /// A write: copy into these runs of kernel room, in order, as many
     /// bytes as are left to write and fit.
     In([(*mut u8, usize); 2]),
-    /// A read: read the host descriptor with this function.
-    HostRead(i32, HostRead),
-    /// A write: write the host descriptor with this function, until done
-    /// or `EAGAIN`.
-    HostWrite(i32, HostWrite),
+    /// A read: read through this reader, with this context.
+    Read(usize, Reader),
+    /// A write: write through this writer, with this context, until done
+    /// or `EAGAIN`. (The bytes are where they go as the poll writes them:
+    /// console output reaches the screen before the task computes on.)
+    Write(usize, Writer),
 }
 
 /// `Trap::xfer_kind` values.
 mod kind {
     pub const OUT: u8 = 0;
     pub const IN: u8 = 1;
-    pub const HOST_READ: u8 = 2;
-    pub const HOST_WRITE: u8 = 3;
+    pub const READ: u8 = 2;
+    pub const WRITE: u8 = 3;
 }
 
 /// `Trap::moved_tag` values.
@@ -131,8 +141,8 @@ pub struct Trap {
     xfer: [Cell<usize>; 4],
     /// What the future moved (a count, or an errno's index).
     moved_value: Cell<usize>,
-    host_read: Cell<Option<HostRead>>,
-    host_write: Cell<Option<HostWrite>>,
+    reader: Cell<Option<Reader>>,
+    writer: Cell<Option<Writer>>,
     reply_big: Cell<Option<SysResult<Reply>>>,
     /// What a request carries beside its words, taken in the trapping poll.
     spawn: Cell<Option<SpawnRequest>>,
@@ -258,8 +268,8 @@ impl Default for Trap {
             reply_value: Cell::new(0),
             xfer: Default::default(),
             moved_value: Cell::new(0),
-            host_read: Cell::new(None),
-            host_write: Cell::new(None),
+            reader: Cell::new(None),
+            writer: Cell::new(None),
             reply_big: Cell::new(None),
             spawn: Cell::new(None),
             job: Cell::new(None),
@@ -356,13 +366,13 @@ impl Trap {
         let (kind, words) = match *transfer {
             Transfer::Out([(a, an), (b, bn)]) => (kind::OUT, [a as usize, an, b as usize, bn]),
             Transfer::In([(a, an), (b, bn)]) => (kind::IN, [a as usize, an, b as usize, bn]),
-            Transfer::HostRead(fd, read) => {
-                self.host_read.set(Some(read));
-                (kind::HOST_READ, [fd as usize, 0, 0, 0])
+            Transfer::Read(context, read) => {
+                self.reader.set(Some(read));
+                (kind::READ, [context, 0, 0, 0])
             }
-            Transfer::HostWrite(fd, write) => {
-                self.host_write.set(Some(write));
-                (kind::HOST_WRITE, [fd as usize, 0, 0, 0])
+            Transfer::Write(context, write) => {
+                self.writer.set(Some(write));
+                (kind::WRITE, [context, 0, 0, 0])
             }
         };
         self.xfer_kind.set(kind);
@@ -584,11 +594,16 @@ impl<'a> TrapCall<'a> {
                 self.request = None;
                 Poll::Ready(Ok(Reply::Size(n)))
             }
-            Some(Syscall::Read { buf, len, .. }) if kind == kind::HOST_READ => {
-                let read = trap.host_read.get().expect("a host read lends its reader");
+            Some(Syscall::Read { buf, len, .. }) if kind == kind::READ => {
+                let read = trap
+                    .reader
+                    .get()
+                    .expect("a read through a reader lends one");
                 // SAFETY: as above, the read's buffer during this poll.
                 let out = unsafe { std::slice::from_raw_parts_mut(buf, len) };
-                let got = read(trap.xfer[0].get() as i32, out);
+                // SAFETY: the reader with the context lent with it, in the
+                // poll it was lent to.
+                let got = unsafe { read(trap.xfer[0].get(), out) };
                 trap.set_moved(got);
                 match got {
                     // Not there after all: park until it is.
@@ -607,18 +622,19 @@ impl<'a> TrapCall<'a> {
                 trap.set_moved(Ok(n));
                 self.wrote(done + n, len, Ok(n))
             }
-            Some(Syscall::Write { buf, len, done, .. }) if kind == kind::HOST_WRITE => {
+            Some(Syscall::Write { buf, len, done, .. }) if kind == kind::WRITE => {
                 let write = trap
-                    .host_write
+                    .writer
                     .get()
-                    .expect("a host write lends its writer");
-                let fd = trap.xfer[0].get() as i32;
+                    .expect("a write through a writer lends one");
+                let context = trap.xfer[0].get();
                 let mut at = done;
                 let mut last = Ok(0);
                 while at < len {
                     // SAFETY: the write's buffer during this poll.
                     let src = unsafe { std::slice::from_raw_parts(buf.add(at), len - at) };
-                    last = write(fd, src);
+                    // SAFETY: the writer with the context lent with it.
+                    last = unsafe { write(context, src) };
                     match last {
                         Ok(n) if n > 0 => at += n,
                         _ => break,

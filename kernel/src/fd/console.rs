@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use syscalls::{Errno, Fd, Pid, Reply, Transfer};
 
-use super::host::{read_fd, write_fd, HostFd, Watch};
+use super::host::{read_fd, HostFd, Watch};
 use super::{Move, Object};
 use crate::dispatch::Outcome;
 use crate::task::WaitOn;
@@ -161,13 +161,18 @@ pub(crate) struct Console {
     pub read_waiters: VecDeque<Pid>,
     /// Tasks parked writing to a host stdout/stderr that was full.
     pub write_waiters: VecDeque<Pid>,
-    /// Where a task's poll copies what it writes to a capture or a sink.
-    pub scratch: Vec<u8>,
 }
 
-/// The most a task's write moves to a capture or a sink in one poll: the
-/// scratch buffer's bound (the write goes on in the polls that follow).
-const SCRATCH: usize = 256 * 1024;
+/// Writes to a console output stream: the writer a task's poll calls with
+/// its bytes (`Transfer::Write`, the stream's address as context).
+///
+/// # Safety
+/// `output` is the address of the kernel's `Output`, lent for this poll:
+/// nothing else uses it while the poll runs.
+unsafe fn write_output(output: usize, bytes: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *(output as *mut Output) }.write(bytes)
+}
 
 /// Poller tokens of the host's stdio.
 pub(crate) const STDIN_TOKEN: u64 = 1;
@@ -208,7 +213,6 @@ impl Console {
             foreground: Pid(0),
             read_waiters: VecDeque::new(),
             write_waiters: VecDeque::new(),
-            scratch: Vec::new(),
         };
         for host in console.host_fds() {
             host.set_nonblocking();
@@ -276,7 +280,7 @@ impl Kernel {
                 }
             }
             Input::Host(host) if host.ready => Outcome::Move(Move {
-                transfer: Transfer::HostRead(host.raw(), read_fd),
+                transfer: Transfer::Read(host.raw(), read_fd),
                 object: Object::ConsoleIn,
             }),
             Input::Host(_) => self.park_on_host(pid, STDIN_TOKEN, parked),
@@ -292,9 +296,9 @@ impl Kernel {
         }
     }
 
-    /// Lends the task's next poll room for what it writes to console
-    /// output: the host's fd itself, or the kernel's scratch buffer for a
-    /// capture or a sink; a full host fd parks the task.
+    /// Lends the task's next poll the console output stream to write to
+    /// (the host's fd, a capture or a sink), so the bytes are out as the
+    /// poll writes them; a full host fd parks the task.
     pub(crate) fn console_write(
         &mut self,
         pid: Pid,
@@ -307,43 +311,30 @@ impl Kernel {
             Object::ConsoleErr => (&mut self.console.stderr, STDERR_TOKEN),
             _ => (&mut self.console.stdout, STDOUT_TOKEN),
         };
-        let transfer = match out {
-            Output::Host(host) if host.ready => Transfer::HostWrite(host.raw(), write_fd),
-            Output::Host(_) => {
-                let parked = WaitOn::Write {
-                    fd,
-                    object,
-                    len,
-                    done,
-                };
-                return self.park_on_host(pid, token, parked);
-            }
-            Output::Capture(_) | Output::Sink(_) => {
-                let scratch = &mut self.console.scratch;
-                scratch.resize((len - done).min(SCRATCH), 0);
-                Transfer::In([
-                    (scratch.as_mut_ptr(), scratch.len()),
-                    (std::ptr::null_mut(), 0),
-                ])
-            }
-        };
-        Outcome::Move(Move { transfer, object })
+        if matches!(out, Output::Host(host) if !host.ready) {
+            let parked = WaitOn::Write {
+                fd,
+                object,
+                len,
+                done,
+            };
+            return self.park_on_host(pid, token, parked);
+        }
+        Outcome::Move(Move {
+            transfer: Transfer::Write(out as *mut Output as usize, write_output),
+            object,
+        })
     }
 
-    /// The task's poll wrote `n` bytes to console output: into the scratch
-    /// buffer, which goes on to the capture or sink now (or it met
-    /// `EAGAIN` on the host's fd).
-    pub(crate) fn console_given(&mut self, object: Object, n: usize, would_block: bool) {
-        let console = &mut self.console;
+    /// The task's poll wrote to console output (or met `EAGAIN` on the
+    /// host's fd, which is not ready until the poller says so).
+    pub(crate) fn console_given(&mut self, object: Object, would_block: bool) {
         let out = match object {
-            Object::ConsoleErr => &mut console.stderr,
-            _ => &mut console.stdout,
+            Object::ConsoleErr => &mut self.console.stderr,
+            _ => &mut self.console.stdout,
         };
-        match out {
-            Output::Host(host) => host.ready &= !would_block,
-            out => {
-                let _ = out.write(&console.scratch[..n.min(console.scratch.len())]);
-            }
+        if let Output::Host(host) = out {
+            host.ready &= !would_block;
         }
     }
 

@@ -36,22 +36,27 @@ pub(crate) fn host_errno(e: HostErrno) -> Errno {
     }
 }
 
-/// Reads a host fd the kernel keeps open: what a task's poll calls with
-/// its buffer (`syscalls::Transfer::HostRead`).
-pub(crate) fn read_fd(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+/// Reads a host fd the kernel keeps open: the reader a task's poll calls
+/// with its buffer (`syscalls::Transfer::Read`, the fd as context).
+///
+/// # Safety
+/// `fd` is open (the kernel keeps it so while the poll runs).
+pub(crate) unsafe fn read_fd(fd: usize, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
-        match nix::unistd::read(fd, buf) {
+        match nix::unistd::read(fd as i32, buf) {
             Err(HostErrno::EINTR) => continue,
             other => return other.map_err(host_errno),
         }
     }
 }
 
-/// Writes a host fd the kernel keeps open (`Transfer::HostWrite`).
-pub(crate) fn write_fd(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel keeps `fd` open while a task's poll writes to it
-    // (the contract of `Trap::put_transfer`), and longer than this call.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+/// Writes a host fd the kernel keeps open.
+///
+/// # Safety
+/// `fd` is open for the whole call.
+pub(crate) unsafe fn write_fd(fd: usize, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the caller's contract.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd as i32) };
     loop {
         match nix::unistd::write(fd, buf) {
             Err(HostErrno::EINTR) => continue,
@@ -106,11 +111,13 @@ impl HostFd {
     }
 
     pub(crate) fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
-        write_fd(self.fd.as_raw_fd(), buf)
+        // SAFETY: the fd is the host process's, open for its whole life.
+        unsafe { write_fd(self.raw(), buf) }
     }
 
-    pub(crate) fn raw(&self) -> i32 {
-        self.fd.as_raw_fd()
+    /// The fd, as a transfer's context.
+    pub(crate) fn raw(&self) -> usize {
+        self.fd.as_raw_fd() as usize
     }
 
     pub(crate) fn is_terminal(&self) -> bool {

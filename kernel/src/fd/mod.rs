@@ -272,11 +272,9 @@ impl Kernel {
             Object::PipeRead(id) => self.pipe_taken(id, n),
             Object::PipeWrite(id) => self.pipe_given(id, n),
             Object::ConsoleIn => self.console_taken(n, would_block),
-            Object::ConsoleOut | Object::ConsoleErr => {
-                self.console_given(lent.object, n, would_block)
-            }
+            Object::ConsoleOut | Object::ConsoleErr => self.console_given(lent.object, would_block),
             Object::Socket(id) if would_block => {
-                let reading = matches!(lent.transfer, Transfer::HostRead(..));
+                let reading = matches!(lent.transfer, Transfer::Read(..));
                 self.socket_would_block(id, reading);
             }
             Object::Socket(_) | Object::Null => {}

@@ -55,12 +55,15 @@ impl AsFd for Socket {
     }
 }
 
-/// Sends on a connected socket the kernel keeps open: what a task's poll
-/// calls with its bytes (`Transfer::HostWrite`). `MSG_NOSIGNAL`: a reset
-/// peer is `EPIPE` here, never a SIGPIPE.
-fn send_fd(fd: i32, buf: &[u8]) -> SysResult<usize> {
+/// Sends on a connected socket the kernel keeps open: the writer a task's
+/// poll calls with its bytes (`Transfer::Write`, the fd as context).
+/// `MSG_NOSIGNAL`: a reset peer is `EPIPE` here, never a SIGPIPE.
+///
+/// # Safety
+/// `fd` is open (the kernel keeps it so while the poll runs).
+unsafe fn send_fd(fd: usize, buf: &[u8]) -> SysResult<usize> {
     loop {
-        match net::send(fd, buf, MsgFlags::MSG_NOSIGNAL) {
+        match net::send(fd as i32, buf, MsgFlags::MSG_NOSIGNAL) {
             Err(HostErrno::EINTR) => continue,
             other => return other.map_err(host_errno),
         }
@@ -270,7 +273,7 @@ impl Kernel {
         }
         if socket.readable {
             return Outcome::Move(Move {
-                transfer: Transfer::HostRead(socket.fd.as_raw_fd(), read_fd),
+                transfer: Transfer::Read(socket.fd.as_raw_fd() as usize, read_fd),
                 object: Object::Socket(id),
             });
         }
@@ -298,7 +301,7 @@ impl Kernel {
         }
         if socket.writable {
             return Outcome::Move(Move {
-                transfer: Transfer::HostWrite(socket.fd.as_raw_fd(), send_fd),
+                transfer: Transfer::Write(socket.fd.as_raw_fd() as usize, send_fd),
                 object: Object::Socket(id),
             });
         }
