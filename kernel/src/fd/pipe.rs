@@ -407,12 +407,18 @@ impl Kernel {
         if pipe.writers > 0 {
             return;
         }
-        // No writer left: parked readers see end-of-file.
+        // No writer left: parked readers see end-of-file, and tasks in
+        // poll find the read end readable (a read would not block).
         let readers = std::mem::take(&mut pipe.read_waiters);
         for reader in readers {
-            if let Some(RunState::Blocked(WaitOn::Read { object, .. })) = self.tasks.state(reader) {
-                if object == Object::PipeRead(id) {
+            match self.tasks.state(reader) {
+                Some(RunState::Blocked(WaitOn::Read { object, .. }))
+                    if object == Object::PipeRead(id) =>
+                {
                     self.complete(reader, Ok(Reply::Size(0)));
+                }
+                _ => {
+                    self.wake_poller(reader);
                 }
             }
         }
