@@ -221,13 +221,17 @@ fn interactive(config: Config, history: Option<PathBuf>) -> u8 {
         return 1;
     };
     let inbox = kernel.inbox();
-    let started = term.start(Box::new(move |event| {
-        inbox.send(match event {
-            TermEvent::Line(line) => Message::ConsoleInput((line + "\n").into_bytes()),
-            TermEvent::Eof => Message::ConsoleEof,
-            TermEvent::Interrupt => Message::Interrupt,
-        })
-    }));
+    let room = kernel.inbox();
+    let started = term.start(
+        Box::new(move |event| {
+            inbox.send(match event {
+                TermEvent::Line(line) => Message::ConsoleInput((line + "\n").into_bytes()),
+                TermEvent::Eof => Message::ConsoleEof,
+                TermEvent::Interrupt => Message::Interrupt,
+            })
+        }),
+        Box::new(move || room.send(Message::ConsoleWritable)),
+    );
     if let Err(e) = started {
         eprintln!("coos: cannot start the terminal: {e}");
         return 1;

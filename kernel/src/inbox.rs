@@ -21,6 +21,8 @@ pub enum Message {
     ConsoleEof,
     /// Ctrl-C: send `INT` to the console's foreground group.
     Interrupt,
+    /// The console's sink, full before, has room again.
+    ConsoleWritable,
     /// The host sent coos this signal.
     HostSignal(Signal),
     /// A blocking job (`Syscall::Blocking`) of `pid` has run.

@@ -272,13 +272,15 @@ impl Harness {
             ConsoleOutput::Sink(Box::new(move |bytes: &[u8]| {
                 writes.set(writes.get() + 1);
                 stdout.borrow_mut().extend_from_slice(bytes);
+                bytes.len()
             }))
         };
         let stderr = Rc::new(RefCell::new(Vec::new()));
         let err_sink = if self.merged {
             let stdout = stdout.clone();
             ConsoleOutput::Sink(Box::new(move |bytes: &[u8]| {
-                stdout.borrow_mut().extend_from_slice(bytes)
+                stdout.borrow_mut().extend_from_slice(bytes);
+                bytes.len()
             }))
         } else {
             ConsoleOutput::Capture(stderr.clone())

@@ -11,13 +11,18 @@
 //! what they write:
 //!
 //! - the kernel's thread calls the printer and the asker; neither ever
-//!   waits for the editor. With no line being edited, the printer writes
-//!   straight to the host's stdout or stderr and notes the partial line it
-//!   leaves on the screen (the shell's `$ ` prompt is one). While a line is
-//!   edited, output is held and handed over by
-//! - the printer thread, which passes whole lines to rustyline's external
-//!   printer (they appear above the prompt); rustyline may block it, so
-//!   the kernel's thread never calls rustyline itself;
+//!   waits, for the editor or for the terminal. The printer takes what
+//!   there is room for (`ROOM` bytes may wait for the screen) and says how
+//!   much: a writer the printer has no room for waits in the kernel until
+//!   the printer thread says there is room again. So the kernel is never
+//!   stuck in a write to a slow terminal, and a Ctrl-C reaches a job that
+//!   floods the screen at once;
+//! - the printer thread writes what waits to the host's stdout or stderr
+//!   and notes the partial line it leaves on the screen (the shell's `$ `
+//!   prompt is one). While a line is edited, output is held and it passes
+//!   whole lines to rustyline's external printer (they appear above the
+//!   prompt); rustyline may block it, so the kernel's thread never calls
+//!   rustyline itself;
 //! - the editor thread runs `readline`. For each request it erases the
 //!   partial line the printer left (`\r` and erase-line) and passes it to
 //!   rustyline as the prompt, so the prompt is shown once and redrawn with
@@ -65,6 +70,12 @@ use syscalls::Pid;
 /// How many lines the history keeps (in memory and in its file).
 const HISTORY_SIZE: usize = 1000;
 
+/// The most output that waits for the screen (held while a line is edited,
+/// or not yet written): a writer past it waits in the kernel. Enough for a
+/// burst of output; little enough that after a Ctrl-C the screen shows at
+/// most this much of a job that flooded it.
+const ROOM: usize = 64 * 1024;
+
 /// How long a new prompt waits for output still being handed to rustyline
 /// (normally microseconds). Rustyline's external printer can keep a message
 /// that arrived as the previous line ended until the next prompt; waiting
@@ -104,8 +115,12 @@ pub enum TermEvent {
 /// The console's line request: called with the live tasks (pid, name).
 pub type Asker = Box<dyn FnMut(Vec<(Pid, String)>)>;
 
-/// A console output sink.
-pub type Printer = Box<dyn FnMut(&[u8])>;
+/// A console output sink: takes what it has room for, says how much (0:
+/// full; the terminal's `on_room` is called when there is room again).
+pub type Printer = Box<dyn FnMut(&[u8]) -> usize>;
+
+/// Called on the printer thread when a printer that was full has room.
+pub type OnRoom = Box<dyn Fn() + Send>;
 
 /// Where the terminal's answers go (called on the editor thread).
 pub type OnEvent = Box<dyn Fn(TermEvent) + Send>;
@@ -212,9 +227,10 @@ impl Terminal {
         })
     }
 
-    /// A console output sink: writes to `stream` when no line is being
-    /// edited, above the prompt (through rustyline) while one is. Never
-    /// waits for the editor.
+    /// A console output sink: what it takes goes to `stream` when no line
+    /// is being edited, above the prompt (through rustyline) while one is.
+    /// Never waits, for the editor or the terminal: with `ROOM` bytes
+    /// waiting for the screen it takes nothing.
     pub fn printer(&self, stream: Stream) -> Printer {
         let screen = self.screen.clone();
         let known = self.known.clone();
@@ -226,40 +242,51 @@ impl Terminal {
         };
         let mut scan = JobScanner::default();
         Box::new(move |bytes| {
-            scan.feed(bytes, &mut |number, pid| {
-                lock(&known).jobs.insert(number, pid);
-            });
+            let mut learn = |bytes: &[u8]| {
+                scan.feed(bytes, &mut |number, pid| {
+                    lock(&known).jobs.insert(number, pid);
+                })
+            };
             if !on_screen {
+                learn(bytes);
                 write_to(stream, bytes);
-                return;
+                return bytes.len();
             }
             let mut s = screen.lock();
+            let room = ROOM.saturating_sub(s.waiting());
+            let bytes = &bytes[..bytes.len().min(room)];
+            if bytes.is_empty() {
+                s.refused = true;
+                return 0;
+            }
+            learn(bytes);
             if s.editing {
                 s.held.extend_from_slice(bytes);
-                screen.changed.notify_all();
             } else {
-                s.emit(stream, bytes);
+                s.queue(stream, bytes);
             }
+            screen.changed.notify_all();
+            bytes.len()
         })
     }
 
-    /// Starts the editor thread (and the printer thread). Call it once the
+    /// Starts the editor thread and the printer thread. Call it once the
     /// host signals the editor must not take are blocked: threads inherit
     /// the signal mask of the thread that starts them. Answers go to
-    /// `on_event`, called on the editor thread.
+    /// `on_event`, called on the editor thread; `on_room` is called on the
+    /// printer thread when a printer that took nothing has room again.
     ///
     /// # Errors
     /// The host refused a thread.
-    pub fn start(&mut self, on_event: OnEvent) -> io::Result<()> {
+    pub fn start(&mut self, on_event: OnEvent, on_room: OnRoom) -> io::Result<()> {
         let Some(parts) = self.parts.take() else {
             return Ok(());
         };
-        if let Some(printer) = parts.printer {
-            let screen = self.screen.clone();
-            std::thread::Builder::new()
-                .name("coos-printer".into())
-                .spawn(move || print_loop(&screen, printer))?;
-        }
+        let screen = self.screen.clone();
+        let printer = parts.printer;
+        std::thread::Builder::new()
+            .name("coos-printer".into())
+            .spawn(move || print_loop(&screen, printer, on_room))?;
         let screen = self.screen.clone();
         let editor = Edit {
             editor: parts.editor,
@@ -285,17 +312,23 @@ impl Terminal {
     ///
     /// Returns whether a line was still being edited.
     pub fn shutdown(mut self) -> bool {
-        let (editing, held) = {
+        let (editing, pending, held) = {
             let mut s = self.screen.lock();
             s.quit = true;
-            (s.editing, std::mem::take(&mut s.held))
+            s.pending_len = 0;
+            let pending = std::mem::take(&mut s.pending);
+            (s.editing, pending, std::mem::take(&mut s.held))
         };
         self.screen.changed.notify_all();
         if editing {
             write_to(Stream::Out, BRACKETED_PASTE_OFF);
             write_to(Stream::Out, b"\r\n");
         }
-        // Output held for the prompt that will not come back.
+        // Output not yet written, and held for the prompt that will not
+        // come back.
+        for (stream, bytes) in pending {
+            write_to(stream, &bytes);
+        }
         write_to(Stream::Out, &held);
         if !editing {
             if let Some(thread) = self.editor_thread.take() {
@@ -383,7 +416,9 @@ impl Edit {
             .wait_while(s, |s| !s.wanted && !s.quit)
             .unwrap_or_else(PoisonError::into_inner);
         let (mut s, _) = changed
-            .wait_timeout_while(s, DRAIN_WAIT, |s| s.printing && !s.quit)
+            .wait_timeout_while(s, DRAIN_WAIT, |s| {
+                (s.printing || !s.pending.is_empty()) && !s.quit
+            })
             .unwrap_or_else(PoisonError::into_inner);
         if s.quit {
             return None;
@@ -431,18 +466,52 @@ impl Edit {
     }
 }
 
-/// The printer thread: hands whole lines of held output to rustyline's
-/// external printer while a line is edited. It may block in rustyline; no
-/// other thread waits for it but a new prompt, for at most `DRAIN_WAIT`.
-fn print_loop(screen: &Screen, mut printer: Box<dyn ExternalPrinter + Send>) {
+/// The printer thread: writes the output that waits for the screen while
+/// no line is edited, and hands whole lines of held output to rustyline's
+/// external printer (if there is one) while a line is. It may block in a
+/// write or in rustyline; no other thread waits for it but a new prompt,
+/// for at most `DRAIN_WAIT`. When a printer that was full has room again,
+/// it calls `on_room`.
+fn print_loop(
+    screen: &Screen,
+    mut printer: Option<Box<dyn ExternalPrinter + Send>>,
+    on_room: OnRoom,
+) {
     let mut s = screen.lock();
     loop {
         if s.quit {
             return;
         }
+        if s.refused && s.waiting() <= ROOM / 2 {
+            s.refused = false;
+            on_room();
+        }
+        if s.editing && !s.pending.is_empty() {
+            // A prompt came before what waited was written: it goes above
+            // the line being edited, first.
+            let mut waited: Vec<u8> = s.pending.drain(..).flat_map(|(_, bytes)| bytes).collect();
+            s.pending_len = 0;
+            waited.append(&mut s.held);
+            s.held = waited;
+        }
         let complete = s.held.iter().rposition(|&b| b == b'\n');
-        match complete {
-            Some(end) if s.editing => {
+        match (complete, &mut printer) {
+            (_, _) if !s.editing && !s.pending.is_empty() => {
+                let chunks = std::mem::take(&mut s.pending);
+                s.pending_len = 0;
+                s.printing = true;
+                drop(s);
+                for (stream, bytes) in &chunks {
+                    write_to(*stream, bytes);
+                }
+                s = screen.lock();
+                s.printing = false;
+                for (_, bytes) in &chunks {
+                    note_line(&mut s.line, bytes);
+                }
+                screen.changed.notify_all();
+            }
+            (Some(end), Some(printer)) if s.editing => {
                 let lines: Vec<u8> = s.held.drain(..=end).collect();
                 s.printing = true;
                 drop(s);
@@ -454,9 +523,9 @@ fn print_loop(screen: &Screen, mut printer: Box<dyn ExternalPrinter + Send>) {
                 s.printing = false;
                 if !s.editing {
                     // The line ended while this was printing: the rest goes
-                    // straight out, after it.
+                    // out next, after it.
                     let held = std::mem::take(&mut s.held);
-                    s.emit(Stream::Out, &held);
+                    s.queue(Stream::Out, &held);
                 }
                 screen.changed.notify_all();
             }
@@ -474,8 +543,8 @@ fn print_loop(screen: &Screen, mut printer: Box<dyn ExternalPrinter + Send>) {
 #[derive(Default)]
 struct Screen {
     state: Mutex<ScreenState>,
-    /// Signalled when a line is asked for, output is held, a line ends,
-    /// printing ends, or the terminal shuts down.
+    /// Signalled when a line is asked for, output waits or is held, a line
+    /// ends, printing ends, or the terminal shuts down.
     changed: Condvar,
 }
 
@@ -491,10 +560,16 @@ struct ScreenState {
     wanted: bool,
     /// A line is being edited (from the request to readline's return).
     editing: bool,
-    /// The printer thread is handing lines to rustyline.
+    /// The printer thread is writing, or handing lines to rustyline.
     printing: bool,
-    /// Output for the screen not yet written, oldest first.
+    /// Output held while a line is edited, oldest first.
     held: Vec<u8>,
+    /// Output for the screen that the printer thread has yet to write,
+    /// oldest first, by stream; `pending_len` bytes in all.
+    pending: std::collections::VecDeque<(Stream, Vec<u8>)>,
+    pending_len: usize,
+    /// A printer took nothing (full): `on_room` is owed.
+    refused: bool,
     /// What is on the screen's last line, after the last newline: the
     /// prompt of the next line asked for.
     line: Vec<u8>,
@@ -504,17 +579,34 @@ struct ScreenState {
 
 impl ScreenState {
     /// Writes `bytes` to the screen now, unless output written earlier is
-    /// still being printed: then after it.
+    /// still waiting or being written: then after it.
     fn emit(&mut self, stream: Stream, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
-        if self.printing {
-            self.held.extend_from_slice(bytes);
+        if self.printing || !self.pending.is_empty() {
+            self.queue(stream, bytes);
             return;
         }
         write_to(stream, bytes);
         note_line(&mut self.line, bytes);
+    }
+
+    /// Leaves `bytes` for the printer thread to write.
+    fn queue(&mut self, stream: Stream, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending_len += bytes.len();
+        match self.pending.back_mut() {
+            Some((last, waiting)) if *last == stream => waiting.extend_from_slice(bytes),
+            _ => self.pending.push_back((stream, bytes.to_vec())),
+        }
+    }
+
+    /// How many bytes wait for the screen.
+    fn waiting(&self) -> usize {
+        self.held.len() + self.pending_len
     }
 }
 

@@ -19,8 +19,11 @@ use crate::Kernel;
 /// Bytes a test reads back from a captured console stream.
 pub type Capture = Rc<RefCell<Vec<u8>>>;
 
-/// A function console output is handed to.
-pub type SinkFn = Box<dyn FnMut(&[u8])>;
+/// A function console output is handed to (the terminal's printer). It
+/// takes what it has room for and says how much; 0 when it is full: the
+/// writer then waits until `Message::ConsoleWritable` says there is room
+/// again. It must never block: it is called on the kernel's thread.
+pub type SinkFn = Box<dyn FnMut(&[u8]) -> usize>;
 
 /// Where console input comes from.
 pub enum ConsoleInput {
@@ -122,7 +125,9 @@ struct LineEditor {
 pub(crate) enum Output {
     Host(HostFd),
     Capture(Capture),
-    Sink(SinkFn),
+    /// A sink, and whether it may have room (until it took nothing; again
+    /// when `Message::ConsoleWritable` comes).
+    Sink(SinkFn, bool),
 }
 
 impl Output {
@@ -142,10 +147,11 @@ impl Output {
                 buf.borrow_mut().extend_from_slice(bytes);
                 Ok(bytes.len())
             }
-            Output::Sink(f) => {
-                f(bytes);
-                Ok(bytes.len())
-            }
+            Output::Sink(f, _) if bytes.is_empty() => Ok(0),
+            Output::Sink(f, _) => match f(bytes) {
+                0 => Err(Errno::EAGAIN),
+                n => Ok(n.min(bytes.len())),
+            },
         }
     }
 }
@@ -203,7 +209,7 @@ impl Console {
         let output = |o: ConsoleOutput, host: HostFd| match o {
             ConsoleOutput::Host => Output::Host(host),
             ConsoleOutput::Capture(c) => Output::Capture(c),
-            ConsoleOutput::Sink(f) => Output::Sink(f),
+            ConsoleOutput::Sink(f) => Output::Sink(f, true),
         };
         let console = Console {
             input,
@@ -311,14 +317,20 @@ impl Kernel {
             Object::ConsoleErr => (&mut self.console.stderr, STDERR_TOKEN),
             _ => (&mut self.console.stdout, STDOUT_TOKEN),
         };
-        if matches!(out, Output::Host(host) if !host.ready) {
-            let parked = WaitOn::Write {
-                fd,
-                object,
-                len,
-                done,
-            };
-            return self.park_on_host(pid, token, parked);
+        let parked = WaitOn::Write {
+            fd,
+            object,
+            len,
+            done,
+        };
+        match out {
+            Output::Host(host) if !host.ready => return self.park_on_host(pid, token, parked),
+            Output::Sink(_, false) => {
+                // The sink says when it has room (ConsoleWritable).
+                self.console.write_waiters.push_back(pid);
+                return Outcome::Block(parked);
+            }
+            _ => {}
         }
         Outcome::Move(Move {
             transfer: Transfer::Write(out as *mut Output as usize, write_output),
@@ -333,8 +345,23 @@ impl Kernel {
             Object::ConsoleErr => &mut self.console.stderr,
             _ => &mut self.console.stdout,
         };
-        if let Output::Host(host) = out {
-            host.ready &= !would_block;
+        match out {
+            Output::Host(host) => host.ready &= !would_block,
+            Output::Sink(_, ready) => *ready &= !would_block,
+            Output::Capture(_) => {}
+        }
+    }
+
+    /// The terminal's printer has room again: writers parked on a full
+    /// sink try again.
+    pub(crate) fn console_writable(&mut self) {
+        for out in [&mut self.console.stdout, &mut self.console.stderr] {
+            if let Output::Sink(_, ready) = out {
+                *ready = true;
+            }
+        }
+        for pid in std::mem::take(&mut self.console.write_waiters) {
+            self.retry_io(pid);
         }
     }
 
