@@ -26,7 +26,7 @@ pub(crate) enum Outcome {
 }
 
 /// The process's memory from `/proc/self/status` (zeros where the host has
-/// no such file).
+/// no such file); the kernel's own is filled in by the caller.
 fn host_usage() -> Usage {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |key: &str| {
@@ -39,6 +39,8 @@ fn host_usage() -> Usage {
     Usage {
         rss_kb: field("VmRSS:"),
         peak_rss_kb: field("VmHWM:"),
+        kernel_kb: 0,
+        task_slots: 0,
     }
 }
 
@@ -113,7 +115,14 @@ impl Kernel {
             Syscall::Shutdown(fd, how) => Done(self.sys_shutdown(pid, fd, how)),
             Syscall::LocalAddr(fd) => Done(self.sys_local_addr(pid, fd)),
             Syscall::Tasks => Done(Ok(Reply::Tasks(Box::new(self.snapshot())))),
-            Syscall::Usage => Done(Ok(Reply::Usage(Box::new(host_usage())))),
+            Syscall::Usage => {
+                let stats = self.stats();
+                Done(Ok(Reply::Usage(Box::new(Usage {
+                    kernel_kb: stats.table_bytes.div_ceil(1024) as u64,
+                    task_slots: stats.task_slots as u64,
+                    ..host_usage()
+                }))))
+            }
             Syscall::Programs => Done(Ok(Reply::Programs(Box::new(
                 self.program_list
                     .iter()

@@ -108,6 +108,11 @@ pub struct KernelStats {
     /// Waits in the poller that returned since boot: one per event or
     /// deadline of a sleeping kernel; thousands a second if it spun.
     pub poller_waits: u64,
+    /// Task slots the table has room for (taken or free).
+    pub task_slots: usize,
+    /// Bytes the kernel's own tables hold: task slots, the pid index,
+    /// pipes and their buffers, sockets.
+    pub table_bytes: usize,
 }
 
 /// What `Kernel::step` did.
@@ -132,6 +137,9 @@ pub struct Kernel {
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
     deadlines: task::PidMap<Duration>,
+    /// Tasks reaped so far, and tasks in use, when memory was
+    /// last given back (`give_back_memory`).
+    shrunk_at: (u64, usize),
     /// The entries of the tasks parked in `poll` (the kernel's copies).
     polls: task::PidMap<Vec<syscalls::PollFd>>,
     clock: Clock,
@@ -198,6 +206,7 @@ impl Kernel {
             timers: Timers::default(),
             deadlines: task::PidMap::default(),
             polls: task::PidMap::default(),
+            shrunk_at: (0, 0),
             pipes: Vec::new(),
             free_pipes: Vec::new(),
             sockets: Vec::new(),
@@ -338,8 +347,19 @@ impl Kernel {
 
     /// What the kernel itself has done and holds (for tests and `ps`).
     pub fn stats(&self) -> KernelStats {
+        let pipes: usize = self
+            .pipes
+            .iter()
+            .flatten()
+            .map(|pipe| pipe.buf.allocated())
+            .sum();
         KernelStats {
             poller_waits: self.poller.waits(),
+            task_slots: self.tasks.capacity(),
+            table_bytes: self.tasks.bytes()
+                + self.pipes.capacity() * std::mem::size_of::<Option<Pipe>>()
+                + pipes
+                + self.sockets.capacity() * std::mem::size_of::<Option<fd::socket::Socket>>(),
         }
     }
 

@@ -44,6 +44,10 @@ const CHECK_EVERY: u32 = 64;
 /// (big writes) kept a Ctrl-C waiting for tens of milliseconds.
 const BATCH_TICKS: u64 = 2_000_000;
 
+/// Tables with room for fewer slots than this are left as they are: the
+/// memory a shrink gives back (about 200 bytes a slot) is not worth it.
+const SHRINK_FROM: usize = 4096;
+
 /// While tasks are ready, the host's descriptors are asked about (an
 /// epoll_wait, a system call) only every this many looks: timers stay at
 /// every 64 tasks, a socket's news at every 256, and the switch path of a
@@ -407,6 +411,7 @@ impl Kernel {
     pub(crate) fn handle_events(&mut self, block: bool) {
         self.drain_inbox();
         self.expire_timers();
+        self.give_back_memory();
         let idle = self.ready.is_empty();
         let timeout = if !idle {
             Some(Duration::ZERO)
@@ -453,6 +458,43 @@ impl Kernel {
             }
         }
         self.expire_timers();
+    }
+
+    /// Gives the host back memory the kernel's tables no longer need,
+    /// once most of it is free (a 10,000-stage pipeline has ended): the
+    /// free tail of the task, pipe and socket tables, then the heap's free
+    /// pages (`malloc_trim`). Looked at with every batch: a few
+    /// comparisons, unless there is something to give back. Tried again
+    /// only once half as many tasks have been reaped as were in use at the
+    /// last try: the cost of a try (sorting the free lists) is spread over
+    /// those reaps, and the slots in use at the end of the table then are
+    /// soon free.
+    pub(crate) fn give_back_memory(&mut self) {
+        let tasks = self.tasks.capacity();
+        let pipes = self.pipes.capacity();
+        let big = |capacity: usize, used: usize| capacity >= SHRINK_FROM && used < capacity / 4;
+        let in_use = self.pipes.len() - self.free_pipes.len();
+        if !big(tasks, self.tasks.len()) && !big(pipes, in_use) {
+            return;
+        }
+        let (reaped_then, used_then) = self.shrunk_at;
+        let reaped = self.tasks.reaped();
+        if reaped - reaped_then < used_then as u64 / 2 {
+            return;
+        }
+        self.shrunk_at = (reaped, self.tasks.len());
+        self.tasks.shrink();
+        crate::task::trim(&mut self.pipes, &mut self.free_pipes);
+        crate::task::trim(&mut self.sockets, &mut self.free_sockets);
+        self.big_replies.shrink_to_fit();
+        self.polls.shrink_to_fit();
+        self.deadlines.shrink_to_fit();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free memory to the host; it is
+        // safe to call at any time from any thread.
+        unsafe {
+            nix::libc::malloc_trim(0);
+        }
     }
 
     fn drain_inbox(&mut self) {

@@ -221,6 +221,8 @@ pub(crate) struct TaskTable {
     next_pid: u32,
     pid_max: u32,
     len: usize,
+    /// Tasks taken out of the table so far.
+    reaped: u64,
 }
 
 /// Where a pid's record and live part are: slot + 1 in each slab (0: none).
@@ -242,6 +244,24 @@ impl Place {
     pub(crate) fn live(self) -> Option<usize> {
         (self.live as usize).checked_sub(1)
     }
+}
+
+/// Gives back the free slots at the end of `slab` (listed in `free`) and
+/// the room past them. A free slot holds nothing to drop (see `put`).
+/// Afterwards `free` hands out its lowest slots first, so the end of the
+/// slab is what stays free for the next trim.
+pub(crate) fn trim<T>(slab: &mut Vec<T>, free: &mut Vec<u32>) {
+    free.sort_unstable();
+    while let (Some(&last), Some(end)) = (free.last(), slab.len().checked_sub(1)) {
+        if last as usize != end {
+            break;
+        }
+        free.pop();
+        std::mem::forget(slab.pop());
+    }
+    free.reverse();
+    slab.shrink_to_fit();
+    free.shrink_to_fit();
 }
 
 /// Takes a free slot of `slab` (or a new one at its end) for `value`:
@@ -273,11 +293,51 @@ impl TaskTable {
             next_pid: 1,
             pid_max: pid_max.max(2),
             len: 0,
+            reaped: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many tasks have been taken out of the table (reaped) so far.
+    pub(crate) fn reaped(&self) -> u64 {
+        self.reaped
+    }
+
+    /// Slots the slabs have room for (taken or free).
+    pub(crate) fn capacity(&self) -> usize {
+        self.records.capacity().max(self.lives.capacity())
+    }
+
+    /// Bytes the table holds: its slabs, free lists and pid index (not
+    /// what the tasks own themselves: coroutines, argv).
+    pub(crate) fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.records.capacity() * size_of::<Option<Task>>()
+            + self.lives.capacity() * size_of::<Live>()
+            + (self.free_records.capacity() + self.free_lives.capacity()) * size_of::<u32>()
+            + self.index.capacity() * size_of::<Place>()
+    }
+
+    /// Gives back the memory of free slots at the end of each slab, and
+    /// the room the vectors hold past what they keep. Called when most
+    /// of the table is free (a big pipeline has ended): slots are taken
+    /// from the free lists last in, first out, so the newest (highest)
+    /// slots are the ones left free at the end.
+    pub(crate) fn shrink(&mut self) {
+        trim(&mut self.records, &mut self.free_records);
+        trim(&mut self.lives, &mut self.free_lives);
+        // Entries past the highest pid in use are all empty.
+        let used = self
+            .index
+            .iter()
+            .rposition(|p| p.record().is_some())
+            .map_or(0, |i| i + 1)
+            .max(self.next_pid as usize);
+        self.index.truncate(used);
+        self.index.shrink_to_fit();
     }
 
     /// The next free pid. Caller must insert a task with it before asking
@@ -350,6 +410,7 @@ impl TaskTable {
         self.index[pid.0 as usize] = Place::default();
         self.free_records.push(record as u32);
         self.len -= 1;
+        self.reaped += 1;
         self.records[record].take()
     }
 

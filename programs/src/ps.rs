@@ -6,11 +6,11 @@ use std::time::Duration;
 use syscalls::{ExitCode, Sys, TaskInfo};
 
 use crate::fail;
-use crate::usage::Spec;
+use crate::usage::{Opt, Spec};
 
 const SPEC: Spec = Spec::new(
     "ps",
-    "Usage: ps\n\
+    "Usage: ps [-m]\n\
      Report a snapshot of every task.\n\
      \n\
      Columns:\n\
@@ -25,8 +25,12 @@ const SPEC: Spec = Spec::new(
      \x20 CPU       host CPU time spent running it, as M:SS.mmm\n\
      \x20 COMMAND   its arguments\n\
      \n\
+     \x20 -m, --memory   then a line on coos's memory: resident now and at its\n\
+     \x20                peak, and what the kernel's own tables hold (task slots,\n\
+     \x20                pid index, pipes, sockets), given back once most of it\n\
+     \x20                is free\n\
      \x20     --help     display this help and exit\n",
-    &[],
+    &[Opt::flag('m', "memory")],
 );
 
 /// Prints the table; status 1 on an operand or a failed write.
@@ -39,7 +43,11 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
         return status;
     }
     let tasks = sys.tasks().await;
-    match sys.print(&table(&tasks)).await {
+    let mut out = table(&tasks);
+    if args.opts.iter().any(|(o, _)| *o == 'm') {
+        out.push_str(&memory(&sys.usage().await));
+    }
+    match sys.print(&out).await {
         Ok(()) => 0,
         Err(errno) => fail::write_error(&sys, SPEC.name, errno).await,
     }
@@ -49,6 +57,18 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
 fn cpu(time: Duration) -> String {
     let ms = time.as_millis();
     format!("{}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000)
+}
+
+/// The memory line of `ps -m`.
+fn memory(usage: &syscalls::Usage) -> String {
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    format!(
+        "memory: {:.1} MB resident (peak {:.1} MB); kernel tables {:.1} MB, {} task slots\n",
+        mb(usage.rss_kb),
+        mb(usage.peak_rss_kb),
+        mb(usage.kernel_kb),
+        usage.task_slots
+    )
 }
 
 /// STATE: what the task does, and whether it ever hogged the kernel.
@@ -189,6 +209,27 @@ mod tests {
         assert!(lines[2].contains(" waiting for pid 4 ") && lines[2].ends_with(" test"));
         assert!(lines[3].contains(" sleeping until 5.000s ") && lines[3].ends_with(" sleep 5"));
         assert!(lines[4].contains(" running ") && lines[4].ends_with(" ps"));
+    }
+
+    #[test]
+    fn ps_m_adds_a_line_on_memory() {
+        let usage = syscalls::Usage {
+            rss_kb: 10 * 1024,
+            peak_rss_kb: 1_000 * 1024,
+            kernel_kb: 512,
+            task_slots: 16,
+        };
+        assert_eq!(
+            memory(&usage),
+            "memory: 10.0 MB resident (peak 1000.0 MB); kernel tables 0.5 MB, 16 task slots\n"
+        );
+        let out = run(&["ps", "-m"], "");
+        assert_eq!(out.status, Some(0));
+        assert!(
+            out.stdout.lines().last().unwrap().starts_with("memory: "),
+            "{}",
+            out.stdout
+        );
     }
 
     #[test]

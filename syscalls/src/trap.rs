@@ -794,6 +794,8 @@ mod tests {
             Ok(Reply::Usage(Box::new(Usage {
                 rss_kb: 1,
                 peak_rss_kb: 2,
+                kernel_kb: 3,
+                task_slots: 4,
             }))),
             Err(Errno::EBADF),
             Err(Errno::EIO),

@@ -368,6 +368,12 @@ pub struct Usage {
     pub rss_kb: u64,
     /// The largest the resident set has been, in KiB.
     pub peak_rss_kb: u64,
+    /// What the kernel's own tables hold (task slots, the pid index,
+    /// pipes and their buffers, sockets), in KiB: given back once most of
+    /// it is free.
+    pub kernel_kb: u64,
+    /// Task slots the kernel has room for (taken or free).
+    pub task_slots: u64,
 }
 
 /// A program of the registry, as `programs()` returns it.

@@ -109,6 +109,11 @@ impl Ring {
         self.len
     }
 
+    /// Bytes of memory the ring holds.
+    pub(crate) fn allocated(&self) -> usize {
+        self.data.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
