@@ -5,7 +5,7 @@
 
 use syscalls::{Errno, Pid, ProgramInfo, Reply, SysResult, Syscall, Usage};
 
-use crate::fd::Move;
+use crate::fd::Object;
 use crate::task::WaitOn;
 use crate::Kernel;
 
@@ -19,8 +19,9 @@ pub(crate) enum Outcome {
     /// for will find it.
     Block(WaitOn),
     /// A read or write goes on: its bytes move in the caller's next poll,
-    /// which must follow at once (nothing else may touch what it lends).
-    Move(Move),
+    /// through what the handler lent from this object (`Kernel::lend`).
+    /// That poll must follow at once: nothing else may touch the object.
+    Move(Object),
     /// The caller no longer runs (it exited or killed itself).
     Gone,
 }

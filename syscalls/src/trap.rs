@@ -398,6 +398,12 @@ impl Trap {
         }
     }
 
+    /// Kernel side: was the transfer lent last a reader (not a writer or
+    /// a run of bytes)? For settling after the poll.
+    pub fn lent_a_reader(&self) -> bool {
+        self.xfer_kind.get() == kind::READ
+    }
+
     /// Task side: records what a transfer moved.
     #[inline]
     fn set_moved(&self, result: SysResult<usize>) {

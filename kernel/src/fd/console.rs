@@ -11,7 +11,7 @@ use std::rc::Rc;
 use syscalls::{Errno, Fd, Pid, Reply, Transfer};
 
 use super::host::{read_fd, HostFd, Watch};
-use super::{Move, Object};
+use super::Object;
 use crate::dispatch::Outcome;
 use crate::task::WaitOn;
 use crate::Kernel;
@@ -268,10 +268,8 @@ impl Kernel {
             Input::Fed(fed) => {
                 if !fed.buf.is_empty() {
                     let (a, b) = fed.buf.as_slices();
-                    Outcome::Move(Move {
-                        transfer: Transfer::Out([(a.as_ptr(), a.len()), (b.as_ptr(), b.len())]),
-                        object: Object::ConsoleIn,
-                    })
+                    let transfer = Transfer::Out([(a.as_ptr(), a.len()), (b.as_ptr(), b.len())]);
+                    self.lend(Object::ConsoleIn, transfer)
                 } else if fed.eof {
                     // A terminal's Ctrl-D ends this read only.
                     fed.eof = fed.terminal.is_none();
@@ -285,10 +283,10 @@ impl Kernel {
                     Outcome::Block(parked)
                 }
             }
-            Input::Host(host) if host.ready => Outcome::Move(Move {
-                transfer: Transfer::Read(host.raw(), read_fd),
-                object: Object::ConsoleIn,
-            }),
+            Input::Host(host) if host.ready => {
+                let transfer = Transfer::Read(host.raw(), read_fd);
+                self.lend(Object::ConsoleIn, transfer)
+            }
             Input::Host(_) => self.park_on_host(pid, STDIN_TOKEN, parked),
         }
     }
@@ -332,10 +330,8 @@ impl Kernel {
             }
             _ => {}
         }
-        Outcome::Move(Move {
-            transfer: Transfer::Write(out as *mut Output as usize, write_output),
-            object,
-        })
+        let transfer = Transfer::Write(out as *mut Output as usize, write_output);
+        self.lend(object, transfer)
     }
 
     /// The task's poll wrote to console output (or met `EAGAIN` on the

@@ -12,14 +12,6 @@ pub(crate) mod socket;
 
 use syscalls::{Errno, Fd, Transfer};
 
-/// A read or write that goes on in the task's next poll: what the kernel
-/// lends it (`Transfer`) and the object to settle with after it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Move {
-    pub transfer: Transfer,
-    pub object: Object,
-}
-
 /// What a descriptor names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Object {
@@ -257,24 +249,38 @@ impl Kernel {
         }
     }
 
-    /// Accounts for the bytes the task's poll moved through `lent`
-    /// (`moved`: `None` if the future was not polled, so nothing moved):
+    /// Lends `transfer` (the bytes of `object` to read, or its room to
+    /// write) to the task's next poll, which must follow at once: the
+    /// transfer is in the trap already, and `Outcome::Move` says so.
+    pub(crate) fn lend(&mut self, object: Object, transfer: Transfer) -> Outcome {
+        // SAFETY: what `transfer` points at (a pipe's ring, the console's
+        // buffers and streams, a host fd) is the kernel's; the caller
+        // hands it to the poll that follows at once, before the kernel
+        // touches that object again (a poll that does not follow is
+        // preceded by `put_packed` or `clear`, which drop the transfer).
+        unsafe { self.trap.put_transfer(&transfer) };
+        Outcome::Move(object)
+    }
+
+    /// Accounts for the bytes the task's poll moved through what was lent
+    /// from `object` (`moved`: `None` if the future was not polled, so
+    /// nothing moved):
     /// a pipe's or the console's buffer gives them up or takes them, the
     /// other side is woken; a host descriptor that answered `EAGAIN` is
     /// not ready until the poller says so.
-    pub(crate) fn settle_move(&mut self, lent: Move, moved: Option<SysResult<usize>>) {
+    pub(crate) fn settle_move(&mut self, object: Object, moved: Option<SysResult<usize>>) {
         let Some(moved) = moved else {
             return;
         };
         let would_block = moved == Err(Errno::EAGAIN);
         let n = moved.unwrap_or(0);
-        match lent.object {
+        match object {
             Object::PipeRead(id) => self.pipe_taken(id, n),
             Object::PipeWrite(id) => self.pipe_given(id, n),
             Object::ConsoleIn => self.console_taken(n, would_block),
-            Object::ConsoleOut | Object::ConsoleErr => self.console_given(lent.object, would_block),
+            Object::ConsoleOut | Object::ConsoleErr => self.console_given(object, would_block),
             Object::Socket(id) if would_block => {
-                let reading = matches!(lent.transfer, Transfer::Read(..));
+                let reading = self.trap.lent_a_reader();
                 self.socket_would_block(id, reading);
             }
             Object::Socket(_) | Object::Null => {}

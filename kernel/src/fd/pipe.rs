@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use syscalls::{Errno, Fd, Pid, Reply, Transfer};
 
-use super::{Move, Object};
+use super::Object;
 use crate::dispatch::Outcome;
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
@@ -230,10 +230,8 @@ impl Kernel {
     pub(crate) fn pipe_read(&mut self, pid: Pid, fd: Fd, id: u32, len: usize) -> Outcome {
         let pipe = self.pipe_mut(id);
         if !pipe.buf.is_empty() {
-            return Outcome::Move(Move {
-                transfer: Transfer::Out(pipe.buf.held(len)),
-                object: Object::PipeRead(id),
-            });
+            let transfer = Transfer::Out(pipe.buf.held(len));
+            return self.lend(Object::PipeRead(id), transfer);
         }
         if pipe.writers == 0 {
             return Outcome::Done(Ok(Reply::Size(0)));
@@ -285,10 +283,8 @@ impl Kernel {
                 }
             }
             pipe.buf.reserve(room, pipe.capacity);
-            return Outcome::Move(Move {
-                transfer: Transfer::In(pipe.buf.room(room)),
-                object: Object::PipeWrite(id),
-            });
+            let transfer = Transfer::In(pipe.buf.room(room));
+            return self.lend(Object::PipeWrite(id), transfer);
         }
         if front {
             pipe.writer_woken = false;

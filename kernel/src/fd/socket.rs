@@ -16,7 +16,7 @@ use nix::sys::socket::{
 use syscalls::{Errno, Fd, Pid, Reply, Shutdown, SysResult, Transfer};
 
 use super::host::{host_errno, read_fd};
-use super::{Move, Object};
+use super::Object;
 use crate::dispatch::Outcome;
 use crate::poll::Interest;
 use crate::task::{RunState, WaitOn};
@@ -272,10 +272,8 @@ impl Kernel {
             return Outcome::Done(Err(Errno::ENOTCONN));
         }
         if socket.readable {
-            return Outcome::Move(Move {
-                transfer: Transfer::Read(socket.fd.as_raw_fd() as usize, read_fd),
-                object: Object::Socket(id),
-            });
+            let transfer = Transfer::Read(socket.fd.as_raw_fd() as usize, read_fd);
+            return self.lend(Object::Socket(id), transfer);
         }
         socket.read_waiters.push_back(pid);
         Outcome::Block(WaitOn::Read {
@@ -300,10 +298,8 @@ impl Kernel {
             return Outcome::Done(Err(Errno::ENOTCONN));
         }
         if socket.writable {
-            return Outcome::Move(Move {
-                transfer: Transfer::Write(socket.fd.as_raw_fd() as usize, send_fd),
-                object: Object::Socket(id),
-            });
+            let transfer = Transfer::Write(socket.fd.as_raw_fd() as usize, send_fd);
+            return self.lend(Object::Socket(id), transfer);
         }
         socket.write_waiters.push_back(pid);
         Outcome::Block(WaitOn::Write {
