@@ -137,8 +137,8 @@ pub struct Kernel {
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
     deadlines: task::PidMap<Duration>,
-    /// Tasks reaped so far, and tasks in use, when memory was
-    /// last given back (`give_back_memory`).
+    /// Tasks reaped so far, and tasks in use, when memory was last given
+    /// back (`give_back_memory`).
     shrunk_at: (u64, usize),
     /// The entries of the tasks parked in `poll` (the kernel's copies).
     polls: task::PidMap<Vec<syscalls::PollFd>>,
@@ -192,10 +192,11 @@ impl Kernel {
         let pid_max =
             (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
         // Before the console: it saves the host's fd flags it changes.
-        let watchdog = watchdog::Watchdog::start(config.watchdog);
+        let cpu_clock = CpuClock::new();
+        let watchdog = watchdog::Watchdog::start(config.watchdog, cpu_clock.shared());
         Ok(Kernel {
             clock: Clock::new(config.clock),
-            cpu_clock: CpuClock::new(),
+            cpu_clock,
             charging: None,
             busy_looks: 0,
             programs: programs.iter().map(|p| (p.name, *p)).collect(),

@@ -520,7 +520,7 @@ impl Kernel {
                 state: state.describe(),
                 scheduled: counters.scheduled,
                 syscalls: counters.syscalls,
-                cpu: self.cpu_clock.to_duration(counters.cpu),
+                cpu: std::time::Duration::from_nanos(counters.cpu),
                 hogged: self.watchdog.hogged(t.pid),
             })
             .collect();

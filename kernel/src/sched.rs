@@ -22,7 +22,6 @@ use crate::inbox::Message;
 use crate::panic;
 use crate::poll::WAKE_TOKEN;
 use crate::task::{RunState, WaitOn};
-use crate::time::ticks;
 use crate::{Event, Kernel, Step};
 
 /// Calls finished at once that a task may make in a row before it goes
@@ -38,11 +37,11 @@ const QUANTUM: u32 = 64;
 const CHECK_EVERY: u32 = 64;
 
 /// The longest a batch of tasks runs before the inbox and the timers are
-/// looked at, in CPU clock ticks: about a millisecond at the rates of
-/// today's x86 time-stamp counters (1 to 4 GHz), exactly 2 ms where ticks
-/// are nanoseconds. Without it a batch of tasks making 64 slow calls each
-/// (big writes) kept a Ctrl-C waiting for tens of milliseconds.
-const BATCH_TICKS: u64 = 2_000_000;
+/// looked at, in nanoseconds of the CPU clock (which moves a tick at a
+/// time: the batch ends once it has moved on). Without it a batch of
+/// tasks making 64 slow calls each (big writes) kept a Ctrl-C waiting
+/// for tens of milliseconds.
+const BATCH_NS: u64 = 1_000_000;
 
 /// Tables with room for fewer slots than this are left as they are: the
 /// memory a shrink gives back (about 200 bytes a slot) is not worth it.
@@ -62,7 +61,7 @@ const SPIN: Duration = Duration::from_micros(50);
 
 impl Kernel {
     /// Runs up to `CHECK_EVERY` ready tasks, or as many as start within
-    /// `BATCH_TICKS`, then handles events; with `may_block`, sleeps in the
+    /// `BATCH_NS`, then handles events; with `may_block`, sleeps in the
     /// poller when nothing is ready.
     pub(crate) fn run_batch(&mut self, may_block: bool) -> Step {
         let began = self.charging.map_or(0, |(_, _, since)| since);
@@ -75,7 +74,7 @@ impl Kernel {
             }
             // The clock read when the last task started: no read of its own.
             if let Some((_, _, since)) = self.charging {
-                if since.wrapping_sub(began) > BATCH_TICKS && began != 0 {
+                if since.wrapping_sub(began) >= BATCH_NS && began != 0 {
                     break;
                 }
             }
@@ -107,7 +106,7 @@ impl Kernel {
         let Some(live_slot) = self.tasks.place(pid).live() else {
             return; // A stale pid: the task ended, or was reaped.
         };
-        let started = ticks();
+        let started = self.cpu_clock.read();
         self.charge_running(started);
         self.charging = Some((live_slot, pid, started));
         let live = self.tasks.live_at(live_slot);
@@ -255,9 +254,10 @@ impl Kernel {
     }
 
     /// Charges the task that ran last with the CPU time up to `now`. The
-    /// clock is read once per switch: the end of one task's turn is the
-    /// start of the next one's (the kernel's own work between them goes to
-    /// the task before), and once before the kernel sleeps in the poller.
+    /// clock (`time::CpuClock`, a load) is read once per switch: the end
+    /// of one task's turn is the start of the next one's (the kernel's own
+    /// work between them goes to the task before), and once before the
+    /// kernel sleeps in the poller.
     pub(crate) fn charge_running(&mut self, now: u64) {
         if let Some((slot, pid, since)) = self.charging.take() {
             self.tasks.charge(slot, pid, now.wrapping_sub(since));
@@ -424,8 +424,8 @@ impl Kernel {
     pub(crate) fn handle_events(&mut self, block: bool) {
         self.drain_inbox();
         self.expire_timers();
-        self.give_back_memory();
         let idle = self.ready.is_empty();
+        self.give_back_memory(idle);
         let timeout = if !idle {
             Some(Duration::ZERO)
         } else if self.clock.is_virtual() {
@@ -455,8 +455,17 @@ impl Kernel {
         }
         if must_poll {
             // Time asleep in the poller is nobody's.
-            self.charge_running(ticks());
-            for token in self.poller.wait(timeout) {
+            let now = self.cpu_clock.read();
+            self.charge_running(now);
+            let sleeps = timeout != Some(Duration::ZERO);
+            if sleeps {
+                self.cpu_clock.sleep();
+            }
+            let tokens = self.poller.wait(timeout);
+            if sleeps {
+                self.cpu_clock.wake();
+            }
+            for token in tokens {
                 if token == WAKE_TOKEN {
                     self.inbox.acknowledge();
                     self.drain_inbox();
@@ -477,12 +486,12 @@ impl Kernel {
     /// once most of it is free (a 10,000-stage pipeline has ended): the
     /// free tail of the task, pipe and socket tables, then the heap's free
     /// pages (`malloc_trim`). Looked at with every batch: a few
-    /// comparisons, unless there is something to give back. Tried again
-    /// only once half as many tasks have been reaped as were in use at the
-    /// last try: the cost of a try (sorting the free lists) is spread over
-    /// those reaps, and the slots in use at the end of the table then are
-    /// soon free.
-    pub(crate) fn give_back_memory(&mut self) {
+    /// comparisons, unless there is something to give back. It is tried
+    /// when the last slot of a table is free (the trim then removes at
+    /// least that, and costs a pass over the free list), or, with no task
+    /// ready (`idle`), once half as many tasks have been reaped as were in
+    /// use at the last try.
+    pub(crate) fn give_back_memory(&mut self, idle: bool) {
         let tasks = self.tasks.capacity();
         let pipes = self.pipes.capacity();
         let big = |capacity: usize, used: usize| capacity >= SHRINK_FROM && used < capacity / 4;
@@ -490,15 +499,17 @@ impl Kernel {
         if !big(tasks, self.tasks.len()) && !big(pipes, in_use) {
             return;
         }
+        let tail_free = self.tasks.tail_free() || self.pipes.last().is_some_and(Option::is_none);
         let (reaped_then, used_then) = self.shrunk_at;
         let reaped = self.tasks.reaped();
-        if reaped - reaped_then < used_then as u64 / 2 {
+        let turned_over = reaped - reaped_then >= used_then as u64 / 2;
+        if !(tail_free || idle && turned_over) {
             return;
         }
         self.shrunk_at = (reaped, self.tasks.len());
         self.tasks.shrink();
-        crate::task::trim(&mut self.pipes, &mut self.free_pipes);
-        crate::task::trim(&mut self.sockets, &mut self.free_sockets);
+        crate::task::trim(&mut self.pipes, &mut self.free_pipes, Option::is_none);
+        crate::task::trim(&mut self.sockets, &mut self.free_sockets, Option::is_none);
         self.big_replies.shrink_to_fit();
         self.polls.shrink_to_fit();
         self.deadlines.shrink_to_fit();

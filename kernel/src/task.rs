@@ -143,7 +143,7 @@ pub(crate) struct Task {
 pub(crate) struct Counters {
     pub scheduled: u64,
     pub syscalls: u64,
-    /// CPU clock ticks spent running it (`time::ticks`).
+    /// CPU time spent running it, in nanoseconds (`time::CpuClock`).
     pub cpu: u64,
 }
 
@@ -162,6 +162,12 @@ pub(crate) struct Live {
 impl Live {
     /// A free slot's: holds nothing, and is not `Running` (the scheduler
     /// tells by the state that a turn's task ended in its call).
+    /// Is this a free slot? Only a free slot's state says `Zombie`
+    /// (`VACANT_STATE`): a zombie's is kept in its record.
+    fn is_vacant(&self) -> bool {
+        matches!(self.state, RunState::Zombie(_))
+    }
+
     const VACANT: Live = Live {
         future: None,
         state: VACANT_STATE,
@@ -246,20 +252,18 @@ impl Place {
     }
 }
 
-/// Gives back the free slots at the end of `slab` (listed in `free`) and
-/// the room past them. A free slot holds nothing to drop (see `put`).
-/// Afterwards `free` hands out its lowest slots first, so the end of the
-/// slab is what stays free for the next trim.
-pub(crate) fn trim<T>(slab: &mut Vec<T>, free: &mut Vec<u32>) {
-    free.sort_unstable();
-    while let (Some(&last), Some(end)) = (free.last(), slab.len().checked_sub(1)) {
-        if last as usize != end {
-            break;
-        }
-        free.pop();
+/// Gives back the free slots at the end of `slab` (those `vacant` says
+/// are free, all listed in `free`) and the room past them. A free slot
+/// holds nothing to drop (see `put`). Linear in the free list, once.
+pub(crate) fn trim<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, vacant: impl Fn(&T) -> bool) {
+    let before = slab.len();
+    while slab.last().is_some_and(&vacant) {
         std::mem::forget(slab.pop());
     }
-    free.reverse();
+    if slab.len() < before {
+        let end = slab.len() as u32;
+        free.retain(|&slot| slot < end);
+    }
     slab.shrink_to_fit();
     free.shrink_to_fit();
 }
@@ -301,6 +305,13 @@ impl TaskTable {
         self.len
     }
 
+    /// Is the last slot of either slab free (so `shrink` gives back at
+    /// least that)?
+    pub(crate) fn tail_free(&self) -> bool {
+        self.records.last().is_some_and(Option::is_none)
+            || self.lives.last().is_some_and(Live::is_vacant)
+    }
+
     /// How many tasks have been taken out of the table (reaped) so far.
     pub(crate) fn reaped(&self) -> u64 {
         self.reaped
@@ -323,21 +334,11 @@ impl TaskTable {
 
     /// Gives back the memory of free slots at the end of each slab, and
     /// the room the vectors hold past what they keep. Called when most
-    /// of the table is free (a big pipeline has ended): slots are taken
-    /// from the free lists last in, first out, so the newest (highest)
-    /// slots are the ones left free at the end.
+    /// of the table is free (a big pipeline has ended). (The pid index,
+    /// 8 bytes a pid handed out, is kept.)
     pub(crate) fn shrink(&mut self) {
-        trim(&mut self.records, &mut self.free_records);
-        trim(&mut self.lives, &mut self.free_lives);
-        // Entries past the highest pid in use are all empty.
-        let used = self
-            .index
-            .iter()
-            .rposition(|p| p.record().is_some())
-            .map_or(0, |i| i + 1)
-            .max(self.next_pid as usize);
-        self.index.truncate(used);
-        self.index.shrink_to_fit();
+        trim(&mut self.records, &mut self.free_records, Option::is_none);
+        trim(&mut self.lives, &mut self.free_lives, Live::is_vacant);
     }
 
     /// The next free pid. Caller must insert a task with it before asking
@@ -485,7 +486,7 @@ impl TaskTable {
         })
     }
 
-    /// Charges `ticks` of CPU time to `pid`, whose live part was in `slot`
+    /// Charges `ticks` ns of CPU time to `pid`, whose live part was in `slot`
     /// (it may have ended since, or been reaped).
     #[inline]
     pub(crate) fn charge(&mut self, slot: usize, pid: Pid, ticks: u64) {

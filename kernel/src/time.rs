@@ -3,6 +3,8 @@
 //! test) moves it: when every task sleeps, virtual time jumps to the next
 //! deadline, so tests of sleeps take no real time.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use syscalls::Pid;
@@ -52,48 +54,144 @@ impl Clock {
     }
 }
 
-/// The CPU clock tasks are charged by: the processor's time-stamp counter
-/// where there is one (two reads per scheduling cost a few nanoseconds,
-/// where the host's clock_gettime costs tens), converted to time with the
-/// rate measured between boot and the moment of the conversion.
+/// How often the CPU clock moves on while the kernel is busy. A task's
+/// CPU time is charged in these steps: the turn during which the clock
+/// moves is charged the whole step, as Linux charges its scheduler tick.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// The CPU clock tasks are charged by, in nanoseconds since boot: a time
+/// that a host thread of its own (the ticker) moves on every `TICK` while
+/// the kernel is busy, and the kernel itself when it wakes from the
+/// poller. Reading it at a switch is a load from memory; the processor's
+/// time-stamp counter it replaces cost 10 ns a read on some processors (a
+/// third of a yield), the host's clock_gettime twice that. A CPU-bound
+/// task is charged its time within a tick; tasks that share the CPU in
+/// short turns are charged in proportion to how often a tick falls in
+/// their turns, which is in proportion to their time.
+///
+/// The ticker sleeps while the kernel sleeps in the poller: an idle coos
+/// uses no CPU for it.
 pub(crate) struct CpuClock {
-    boot_ticks: u64,
+    shared: Arc<Ticking>,
+    /// The last reading handed out: readings never repeat (a turn is
+    /// known by when it started).
+    last: u64,
+    ticker: Option<std::thread::Thread>,
+}
+
+/// What the kernel and its ticker share.
+pub(crate) struct Ticking {
     boot: Instant,
+    now: AtomicU64,
+    /// The kernel sleeps in the poller: the ticker parks.
+    asleep: AtomicBool,
+    /// The ticker parked (the kernel unparks it when it wakes).
+    parked: AtomicBool,
+}
+
+impl Ticking {
+    /// The clock now, in nanoseconds, as the ticker last moved it.
+    pub(crate) fn now(&self) -> u64 {
+        self.now.load(Ordering::Relaxed)
+    }
+
+    /// Moves the clock to the host's time.
+    fn tick(&self) {
+        let ns = u64::try_from(self.boot.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.now.fetch_max(ns, Ordering::Relaxed);
+    }
 }
 
 impl CpuClock {
+    /// A clock, and its ticker thread (without one, if the host refuses a
+    /// thread: the clock then moves only when the kernel wakes, and CPU
+    /// time is charged less exactly).
     pub(crate) fn new() -> CpuClock {
-        CpuClock {
-            boot_ticks: ticks(),
+        let shared = Arc::new(Ticking {
             boot: Instant::now(),
+            now: AtomicU64::new(0),
+            asleep: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+        });
+        let watched = Arc::downgrade(&shared);
+        let ticker = std::thread::Builder::new()
+            .name("coos-ticker".into())
+            .spawn(move || tick(&watched))
+            .ok()
+            .map(|handle| handle.thread().clone());
+        CpuClock {
+            shared,
+            last: 0,
+            ticker,
         }
     }
 
-    /// Ticks as a duration, at the rate seen since boot.
-    pub(crate) fn to_duration(&self, n: u64) -> Duration {
-        let elapsed = self.boot.elapsed().as_nanos() as f64;
-        let ticked = ticks().wrapping_sub(self.boot_ticks) as f64;
-        if ticked <= 0.0 {
-            return Duration::ZERO;
+    /// A reading: the time in nanoseconds, later than every reading
+    /// before (by one nanosecond at least).
+    #[inline]
+    pub(crate) fn read(&mut self) -> u64 {
+        let now = self.shared.now().max(self.last + 1);
+        self.last = now;
+        now
+    }
+
+    /// What the threads that watch the kernel read the clock with.
+    pub(crate) fn shared(&self) -> Arc<Ticking> {
+        self.shared.clone()
+    }
+
+    /// The kernel is about to sleep in the poller: so may the ticker.
+    pub(crate) fn sleep(&self) {
+        self.shared.asleep.store(true, Ordering::SeqCst);
+    }
+
+    /// The kernel woke from the poller: the clock moves to now, and the
+    /// ticker wakes if it parked.
+    pub(crate) fn wake(&self) {
+        self.shared.asleep.store(false, Ordering::SeqCst);
+        self.shared.tick();
+        if self.shared.parked.load(Ordering::SeqCst) {
+            if let Some(ticker) = &self.ticker {
+                ticker.unpark();
+            }
         }
-        Duration::from_nanos((n as f64 * elapsed / ticked) as u64)
     }
 }
 
-/// A reading of the CPU clock, in ticks.
-#[inline]
-pub(crate) fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: rdtsc reads a register; it has no preconditions on
-        // x86_64, where every processor has it.
-        unsafe { core::arch::x86_64::_rdtsc() }
+impl Drop for CpuClock {
+    fn drop(&mut self) {
+        // The ticker sees the clock gone at its next tick; one parked
+        // must be woken to see it.
+        if let Some(ticker) = &self.ticker {
+            ticker.unpark();
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<Instant> = OnceLock::new();
-        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// The ticker thread: moves the clock on every `TICK` while the kernel is
+/// busy, parks while it sleeps, ends with the clock.
+fn tick(watched: &Weak<Ticking>) {
+    loop {
+        std::thread::sleep(TICK);
+        let Some(clock) = watched.upgrade() else {
+            return;
+        };
+        if clock.asleep.load(Ordering::SeqCst) {
+            clock.parked.store(true, Ordering::SeqCst);
+            // Asleep still, after saying so: the kernel, waking, will see
+            // `parked` and unpark this thread.
+            if clock.asleep.load(Ordering::SeqCst) {
+                drop(clock);
+                std::thread::park();
+                match watched.upgrade() {
+                    Some(clock) => clock.parked.store(false, Ordering::SeqCst),
+                    None => return,
+                }
+                continue;
+            }
+            clock.parked.store(false, Ordering::SeqCst);
+        }
+        clock.tick();
     }
 }
 
@@ -181,5 +279,58 @@ mod tests {
         c.advance_to(Duration::from_secs(2));
         c.advance_to(Duration::from_secs(1));
         assert_eq!(c.now(), Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+mod cpu_clock_tests {
+    use super::*;
+
+    /// Waits up to 10 s for `done`, looking every millisecond.
+    fn within_10s(done: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+
+    #[test]
+    fn readings_never_repeat_or_go_back() {
+        let mut clock = CpuClock::new();
+        let mut last = clock.read();
+        for _ in 0..10_000 {
+            let now = clock.read();
+            assert!(now > last, "{now} after {last}");
+            last = now;
+        }
+    }
+
+    #[test]
+    fn the_ticker_moves_the_clock_while_the_kernel_is_busy() {
+        let clock = CpuClock::new();
+        let shared = clock.shared();
+        let start = shared.now();
+        assert!(within_10s(
+            || shared.now() >= start + 5 * TICK.as_nanos() as u64
+        ));
+    }
+
+    #[test]
+    fn the_ticker_parks_while_the_kernel_sleeps_and_wakes_with_it() {
+        let clock = CpuClock::new();
+        let shared = clock.shared();
+        clock.sleep();
+        assert!(within_10s(|| shared.parked.load(Ordering::SeqCst)));
+        let asleep = shared.now();
+        std::thread::sleep(5 * TICK);
+        assert_eq!(shared.now(), asleep, "a parked ticker moves nothing");
+        clock.wake();
+        let woke = shared.now();
+        assert!(woke > asleep, "waking moves the clock to now");
+        assert!(within_10s(|| shared.now() > woke), "and the ticker goes on");
     }
 }

@@ -44,7 +44,7 @@ use syscalls::Pid;
 use crate::overflow::{self, Stack};
 use crate::signal::HostRestore;
 use crate::task::TaskTable;
-use crate::time::{ticks, CpuClock};
+use crate::time::Ticking;
 
 /// The signal that has the kernel thread write a notice. Go preempts its
 /// goroutines with it for the same reasons: it is ignored by default, and
@@ -63,7 +63,8 @@ thread_local! {
 pub(crate) struct Running {
     /// The task whose code runs now; 0 while the kernel's own code runs.
     pid: AtomicU32,
-    /// When the current (or last) turn started, in `time::ticks`.
+    /// When the current (or last) turn started, on the CPU clock (in ns;
+    /// never the same twice, so it names the turn).
     since: AtomicU64,
     /// The kernel's task table, as of the current turn.
     tasks: AtomicPtr<TaskTable>,
@@ -75,8 +76,8 @@ pub(crate) struct Running {
     notice_ms: AtomicU64,
     /// The turn the last notice was written for (on the kernel thread).
     noticed: AtomicU64,
-    /// Turns `time::ticks` into time, for the threads that watch.
-    clock: CpuClock,
+    /// The CPU clock, for the threads that watch.
+    clock: Arc<Ticking>,
     /// The kernel thread.
     thread: Pthread,
     /// Is the kernel still alive (and so its thread)? Held while poking
@@ -127,7 +128,7 @@ impl Running {
 
     /// How long the turn that started at `since` has run.
     fn ran_since(&self, since: u64) -> Duration {
-        self.clock.to_duration(ticks().wrapping_sub(since))
+        Duration::from_nanos(self.clock.now().saturating_sub(since))
     }
 
     /// If a task holds the kernel thread now, has that thread say which
@@ -193,7 +194,7 @@ impl Watchdog {
     /// watchdog thread), and a stack overflow names its task
     /// (`overflow.rs`). Call it before the console changes the host's
     /// descriptors: what they were is saved here.
-    pub(crate) fn start(limit: Option<Duration>) -> Watchdog {
+    pub(crate) fn start(limit: Option<Duration>, clock: Arc<Ticking>) -> Watchdog {
         overflow::prepare_thread();
         let running = Arc::new(Running {
             pid: AtomicU32::new(0),
@@ -203,7 +204,7 @@ impl Watchdog {
             notice_since: AtomicU64::new(0),
             notice_ms: AtomicU64::new(0),
             noticed: AtomicU64::new(0),
-            clock: CpuClock::new(),
+            clock,
             thread: pthread_self(),
             alive: Mutex::new(true),
             restore: HostRestore::save(),
@@ -240,7 +241,7 @@ impl Watchdog {
         }
     }
 
-    /// A turn starts at `since` (`time::ticks`) with `tasks` as the
+    /// A turn starts at `since` (`time::CpuClock`) with `tasks` as the
     /// kernel's table. Hot path: two stores.
     #[inline]
     pub(crate) fn enter(&self, since: u64, tasks: &TaskTable) {
@@ -313,7 +314,7 @@ impl crate::Kernel {
         if flagged != since {
             return; // A flag for an earlier turn, come late.
         }
-        let ran = self.cpu_clock.to_duration(ticks().wrapping_sub(since));
+        let ran = self.watchdog.running.ran_since(since);
         let tasks = &self.tasks;
         // Forget the tasks that are gone, so a reused pid starts clean.
         self.watchdog.hogs.retain(|&p, _| tasks.get(p).is_some());
