@@ -64,11 +64,6 @@ const DEFAULT_CONCURRENCY: usize = 4;
 /// request head, which servers (httpd among them) refuse past a few KiB.
 const MAX_URL: usize = http::MAX_HEAD;
 
-/// How often the parent, waiting for its fetch tasks and for standard
-/// input at once, looks for an end-of-file: of a task that died without a
-/// word (killed, or panicked), or of its input. See `crawl`.
-const LOOK_AGAIN: Duration = Duration::from_secs(1);
-
 /// A URL's limit when `-t` is not given.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -351,11 +346,9 @@ async fn crawl(
         if let Some(fd) = input {
             fds.push(PollFd::new(fd, Interest::READ));
         }
-        // The kernel does not wake a poll for a pipe's end-of-file (only
-        // for bytes), so a task that dies without a word, or the end of
-        // standard input, is seen at the next look: the timeout makes sure
-        // there is one.
-        if let Err(errno) = sys.poll(&mut fds, Some(LOOK_AGAIN)).await {
+        // A task that dies without a word closes its pipe: end-of-file,
+        // which wakes the poll as bytes do; so does the end of input.
+        if let Err(errno) = sys.poll(&mut fds, None).await {
             if input.is_none() {
                 return Err(Failed::Read(errno));
             }
