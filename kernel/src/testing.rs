@@ -44,6 +44,10 @@ use std::time::Duration;
 
 use syscalls::{Command, ExitCode, Fd, FdMap, Pid, Program, Sys, TaskState};
 
+mod budget;
+
+pub use budget::{report, run, run_until_idle, step, within, Budget};
+
 use crate::{
     ClockKind, Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Event, Kernel, Message, Step,
 };
@@ -59,6 +63,7 @@ pub struct Harness {
     terminal: bool,
     merged: bool,
     stdout_limit: Option<usize>,
+    budget: Budget,
 }
 
 /// One thing a person at the console does (see [`Harness::script`]).
@@ -134,6 +139,7 @@ impl Harness {
             terminal: false,
             merged: false,
             stdout_limit: None,
+            budget: Budget::DEFAULT,
         }
     }
 
@@ -188,6 +194,14 @@ impl Harness {
     /// At most `n` tasks at once (init and the first task count).
     pub fn max_tasks(mut self, n: usize) -> Harness {
         self.config.max_tasks = n;
+        self
+    }
+
+    /// How far the run may go before it fails (see [`Budget`]): a run that
+    /// does not halt within it panics with the task table and the end of
+    /// the trace. [`Budget::DEFAULT`] unless set.
+    pub fn budget(mut self, budget: Budget) -> Harness {
+        self.budget = budget;
         self
     }
 
@@ -305,6 +319,14 @@ impl Harness {
         }
         kernel.start(first);
         let first_pid = Pid(2);
+        let mut meter = budget::Meter::start(&kernel, self.budget);
+        let console_so_far = || {
+            format!(
+                "stdout so far:\n{}\nstderr so far:\n{}\n",
+                tail(&stdout.borrow()),
+                tail(&stderr.borrow())
+            )
+        };
         let mut leftover = None;
         let mut ended_input = !self.typed;
         // While an `Input::Wait` runs: the time it ends.
@@ -349,7 +371,9 @@ impl Harness {
                 }
                 Step::Idle => {}
             }
+            meter.charge(&kernel, 1, "halt", &console_so_far);
         };
+        drop(meter);
         let text = |b: &RefCell<Vec<u8>>| String::from_utf8_lossy(&b.borrow()).into_owned();
         Outcome {
             status,
@@ -361,6 +385,17 @@ impl Harness {
             statuses: Vec::new(),
             trace: kernel.take_trace(),
         }
+    }
+}
+
+/// The end of what a console stream got, for a failure's report.
+fn tail(bytes: &[u8]) -> String {
+    const SHOWN: usize = 2000;
+    let text = String::from_utf8_lossy(&bytes[bytes.len().saturating_sub(SHOWN)..]).into_owned();
+    if bytes.len() > SHOWN {
+        format!("[… {} bytes before]{text}", bytes.len() - SHOWN)
+    } else {
+        text
     }
 }
 
