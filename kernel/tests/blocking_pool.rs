@@ -154,7 +154,7 @@ fn another_thread_starts_tasks_in_a_running_kernel_and_gets_their_status() {
             let _ = sys.read(syscalls::Fd::STDIN, &mut buf).await;
             0
         }));
-        let status = k.run();
+        let status = kernel::testing::run(&mut k, kernel::testing::Budget::DEFAULT);
         let printed = String::from_utf8(out.borrow().clone()).unwrap();
         (status, printed)
     });

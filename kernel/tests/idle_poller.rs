@@ -10,6 +10,7 @@ mod support;
 
 use std::time::Duration;
 
+use kernel::testing::Budget;
 use kernel::{ConsoleSpec, Kernel, Message};
 use support::host_clock;
 use syscalls::{Command, Fd, FdMap, Signal};
@@ -34,7 +35,7 @@ fn poller_waits_while(command: Command) -> u64 {
         std::thread::sleep(IDLE);
         inbox.send(Message::HostSignal(Signal::Term));
     });
-    kernel.run();
+    kernel::testing::run(&mut kernel, Budget::DEFAULT);
     stopper.join().expect("the stopper thread");
     kernel.stats().poller_waits
 }

@@ -8,6 +8,7 @@ mod support;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use kernel::testing::Budget;
 use syscalls::{Command, Pid};
 
 #[test]
@@ -286,13 +287,11 @@ fn a_tree_of_ten_thousand_tasks_keeps_a_few_hundred_alive_at_most() {
         sys.wait(root).await.unwrap().1
     });
     let mut most = 0;
-    let status = loop {
-        match k.step() {
-            kernel::Step::Halted(status) => break status,
-            _ => most = most.max(k.task_count()),
-        }
-    };
-    assert_eq!(status, 0);
+    let end = kernel::testing::step(&mut k, Budget::DEFAULT, |k, step| {
+        most = most.max(k.task_count());
+        matches!(step, kernel::Step::Halted(_))
+    });
+    assert_eq!(end, kernel::Step::Halted(0));
     assert_eq!(order.borrow().len(), 11_111, "every task of the tree ran");
     assert!(most < 500, "{most} tasks alive at once");
 }
