@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod pty;
 
 use std::cell::RefCell;
 use std::rc::Rc;
