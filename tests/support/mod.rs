@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod pty;
+pub mod scratch;
 
 use std::cell::RefCell;
 use std::rc::Rc;

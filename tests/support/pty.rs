@@ -161,6 +161,16 @@ impl Session {
         });
     }
 
+    /// The line editor reading keys, at or below the mark, for a program
+    /// that reads the console with no prompt (`cat`). Keys typed before
+    /// would reach a cooked terminal (echoed by the pty, Ctrl-D an
+    /// end-of-file of the pty's own): wait for this first.
+    pub fn expect_editor(&mut self) {
+        self.expect("the line editor reading keys", &|screen, mark| {
+            (screen.editing && screen.row >= mark).then_some(screen.row)
+        });
+    }
+
     /// The line editor waiting at the shell's `$ ` prompt.
     pub fn expect_prompt(&mut self) {
         self.expect("the prompt", &prompt);
