@@ -212,6 +212,7 @@ impl Harness {
     }
 
     /// Runs the registered program `argv[0]` with the rest as arguments.
+    #[track_caller]
     pub fn run(self, argv: &[&str]) -> Outcome {
         let command = command(argv);
         match self.stdout_limit {
@@ -227,6 +228,7 @@ impl Harness {
     }
 
     /// Runs `main` as the first task.
+    #[track_caller]
     pub fn run_fn<F, Fut>(mut self, main: F) -> Outcome
     where
         F: FnOnce(Sys) -> Fut + 'static,
@@ -239,6 +241,7 @@ impl Harness {
     /// Runs a pipeline of registered programs, `a | b | c`: console input
     /// feeds the first, the last writes the console. `status` is the last
     /// stage's; `statuses` holds them all.
+    #[track_caller]
     pub fn pipeline(self, stages: &[&[&str]]) -> Outcome {
         let stages: Vec<Vec<String>> = stages
             .iter()
@@ -278,6 +281,7 @@ impl Harness {
         out
     }
 
+    #[track_caller]
     fn boot(self, first: Command) -> Outcome {
         let stdout = Rc::new(RefCell::new(Vec::new()));
         let writes = Rc::new(Cell::new(0));
