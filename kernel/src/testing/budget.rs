@@ -5,7 +5,7 @@
 //! run in CI is cut off from outside and says nothing about why. So every
 //! run the harness drives has a [`Budget`]: on the virtual clock a number
 //! of steps, which makes the bound deterministic (a run that fails, fails
-//! at the same step every time); on the host's clock a time as well, since
+//! at the same step every time); on the host's clock a time instead, since
 //! a step there may sleep in the poller. A run that spends its budget
 //! panics with the task table and the end of the event trace: what every
 //! task was still waiting for.
@@ -41,10 +41,10 @@ pub struct Budget {
 
 impl Budget {
     /// The budget of every run that names none. The steps are five times
-    /// what the longest run of the suite takes (a pair of tasks passing
-    /// 20,000 bytes: 315 batches), a run that never halts spends them in a
-    /// second or two of a debug build, and its trace (a few million
-    /// events) fits in memory. The time is long enough for a loaded
+    /// what the longest such run of the suite takes (a pair of tasks
+    /// passing 20,000 bytes: 315 batches), a run that never halts spends
+    /// them in a few seconds of a debug build, and its trace (a few
+    /// million events) fits in memory. The time is long enough for a loaded
     /// machine, short enough to fail within a minute.
     pub const DEFAULT: Budget = Budget {
         steps: 100_000,
