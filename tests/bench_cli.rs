@@ -2,8 +2,11 @@
 //! `shared/BENCHMARKS.md` at a small N, and the test checks the one result
 //! line it prints and the `check=` value the work computed. Times are only
 //! checked to be numbers: nothing here depends on how fast the machine is.
+//! Every run is bounded: a workload that never ends fails its test.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 /// The fields every result line starts with, in this order.
 const COMMON: [&str; 6] = [
@@ -20,12 +23,11 @@ const WORKLOADS: [&str; 8] = [
     "spawn", "yield", "pingpong", "ring", "skynet", "sleep", "pipe", "idle",
 ];
 
-/// Runs `coos ARGS` to the end.
+/// Runs `coos ARGS` to the end; fails if it does not end in time
+/// (`support::child`).
+#[track_caller]
 fn coos(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coos"))
-        .args(args)
-        .output()
-        .expect("run the coos binary")
+    support::child::run(args)
 }
 
 /// The result line's fields, in order, as `(key, value)`.

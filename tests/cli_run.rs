@@ -1,15 +1,18 @@
 //! `coos run` and `coos programs`, end to end on the real binary: what
-//! follows the program's name is the program's, options included.
+//! follows the program's name is the program's, options included. Every
+//! run is bounded (`support::child`): a coos that does not end fails the
+//! test, with what it printed.
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use std::process::Stdio;
+
+use support::child::{self, Coos};
 
 /// Runs `coos ARGS` to the end with an empty stdin.
-fn coos(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coos"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the coos binary")
+#[track_caller]
+fn coos(args: &[&str]) -> std::process::Output {
+    child::run(args)
 }
 
 #[test]
@@ -60,22 +63,9 @@ fn programs_lists_every_program_with_its_description() {
 }
 
 /// Runs coos with `stdin` fed to it, returns what it printed and its exit.
-fn coos_with_input(args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("coos starts");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(stdin.as_bytes())
-        .expect("input written");
-    child.wait_with_output().expect("coos ends")
+#[track_caller]
+fn coos_with_input(args: &[&str], stdin: &str) -> std::process::Output {
+    child::run_with_input(args, stdin)
 }
 
 #[test]
@@ -94,23 +84,15 @@ fn a_script_on_stdin_runs_in_sh() {
 
 #[test]
 fn a_reader_that_goes_away_ends_yes_quietly_not_coos_by_sigpipe() {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
-        .args(["run", "yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("coos starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut coos = Coos::start(&["run", "yes"], Stdio::null());
     for _ in 0..3 {
-        assert_eq!(lines.next().expect("a line").expect("readable"), "y");
+        assert_eq!(coos.line(), "y\n");
     }
-    drop(lines); // `| head -3`: the reader is gone
-    let status = child.wait().expect("coos ends");
+    coos.close_stdout(); // `| head -3`: the reader is gone
+    let (status, stderr) = coos.wait("its reader went away");
     assert_eq!(
-        status.code(),
+        status,
         Some(0),
-        "an exit status, not death by a signal"
+        "an exit status, not death by a signal; stderr: {stderr}"
     );
 }

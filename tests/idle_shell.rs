@@ -3,9 +3,11 @@
 //! poller. (The kernel's own tests, `kernel/tests/idle_poller.rs`, cover a
 //! sleeping task, a server in `accept` and a deadlocked pipeline.)
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
+use std::time::Duration;
+
+use kernel::testing::Budget;
 use kernel::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, Kernel, Message};
 use nix::sys::resource::{getrusage, UsageWho};
 use syscalls::Signal;
@@ -34,7 +36,7 @@ fn the_shell_waiting_at_its_prompt_leaves_the_poller_asleep() {
         std::thread::sleep(IDLE);
         inbox.send(Message::HostSignal(Signal::Term));
     });
-    kernel.run();
+    kernel::testing::run(&mut kernel, Budget::DEFAULT);
     stopper.join().expect("the stopper thread");
     let waits = kernel.stats().poller_waits;
     assert!(
@@ -47,25 +49,8 @@ fn the_shell_waiting_at_its_prompt_leaves_the_poller_asleep() {
 #[test]
 fn coos_running_sleep_uses_next_to_no_cpu() {
     let before = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coos"))
-        .args(["run", "sleep", "0.5"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("coos starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("coos run sleep 0.5 did not end within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "coos run sleep 0.5: {status}");
+    let out = support::child::run(&["run", "sleep", "0.5"]);
+    assert!(out.status.success(), "coos run sleep 0.5: {out:?}");
     let after = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
     let cpu = |u: &nix::sys::resource::Usage| {
         let (us, sy) = (u.user_time(), u.system_time());

@@ -1,317 +1,54 @@
 //! The interactive terminal, end to end: the real `coos` binary on a
 //! pseudo-terminal, driven by keystrokes as a person would (the line
-//! editor, the printer, Ctrl-C to a foreground job, Ctrl-D).
+//! editor, the printer, Ctrl-C to a foreground job and at the prompt,
+//! Ctrl-D). `support::pty` holds the session and its screen; every wait is
+//! bounded.
 //!
-//! What coos writes goes through a small terminal model (`Screen`), so the
-//! test reads what a person would see, whatever redraws the line editor
-//! makes. Every wait is bounded: an expectation not met within `PATIENCE`
-//! fails and shows the screen.
+//! How Ctrl-C reaches coos: while the line editor reads a line the
+//! terminal is in raw mode, and Ctrl-C is a key the editor reads (it
+//! drops the line; the kernel gets `Message::Interrupt`). While a job runs
+//! the terminal is cooked, and Ctrl-C is the pty's SIGINT to its
+//! foreground process group (coos is its only process): the kernel's
+//! signal thread takes it, and the kernel sends `INT` to the console's
+//! foreground group, the job's, if the shell has handed it the console.
+//! Jobs are tasks inside coos, not host processes, so the pty's own
+//! foreground group (`tcgetpgrp`) is coos's all along: "the job has the
+//! terminal" is the kernel's console foreground, which the test observes
+//! through the job itself (see the first test).
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::pty::{openpty, Winsize};
+use std::time::Duration;
 
-/// How long one expectation may take.
-const PATIENCE: Duration = Duration::from_secs(20);
+use nix::sys::termios::{tcgetattr, LocalFlags};
+use nix::unistd::tcgetpgrp;
 
-/// The terminal's width.
-const COLUMNS: u16 = 80;
+use support::pty::{Session, PATIENCE};
 
-/// `coos` on the slave side of a pty; the test holds the master.
-struct Session {
-    master: File,
-    child: Child,
-    screen: Screen,
-    /// Expectations look at this row and below.
-    mark: usize,
-    /// The slave side was closed (coos is gone).
-    closed: bool,
+/// Is the pty cooked, with Ctrl-C a signal? (On Linux a pty's master
+/// reads the settings of its slave, coos's terminal.)
+fn ctrl_c_signals(coos: &Session) -> bool {
+    let settings = tcgetattr(&coos.master).expect("the pty's settings");
+    settings
+        .local_flags
+        .contains(LocalFlags::ICANON | LocalFlags::ISIG)
 }
 
-impl Session {
-    fn start() -> Session {
-        let size = Winsize {
-            ws_row: 24,
-            ws_col: COLUMNS,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = openpty(&size, None).expect("openpty");
-        let slave = |pty: &OwnedFd| Stdio::from(pty.try_clone().expect("dup the pty's slave"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_coos"));
-        command
-            .arg("--no-history")
-            // Any terminal but `dumb` (on which rustyline does not edit).
-            .env("TERM", "xterm")
-            .stdin(slave(&pty.slave))
-            .stdout(slave(&pty.slave))
-            .stderr(slave(&pty.slave));
-        // SAFETY: the closure runs in the forked child before exec and
-        // calls only async-signal-safe functions (setsid, ioctl).
-        unsafe {
-            command.pre_exec(|| {
-                // A session of its own, with the pty (its stdin) as the
-                // controlling terminal: Ctrl-C there signals coos.
-                nix::unistd::setsid()?;
-                if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn().expect("start coos");
-        // Only coos may hold the slave now, so its exit closes the pty.
-        drop(command);
-        drop(pty.slave);
-        Session {
-            master: File::from(pty.master),
-            child,
-            screen: Screen::default(),
-            mark: 0,
-            closed: false,
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.master
-            .write_all(keys.as_bytes())
-            .expect("type at coos");
-    }
-
-    /// Reads what coos writes within `wait`.
-    fn read_some(&mut self, wait: Duration) {
-        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => return,
-            Ok(_) => {}
-            Err(e) => panic!("poll the pty: {e}"),
-        }
-        let mut buf = [0u8; 4096];
-        match self.master.read(&mut buf) {
-            // EIO: every slave fd is closed, coos has ended.
-            Ok(0) | Err(_) => self.closed = true,
-            Ok(n) => self.screen.feed(&buf[..n]),
-        }
-    }
-
-    /// Waits until `found` finds something at or below the mark (it
-    /// returns the row to put the mark on) and moves the mark; false if
-    /// nothing was found within `wait`.
-    fn wait_for(
-        &mut self,
-        wait: Duration,
-        found: &dyn Fn(&Screen, usize) -> Option<usize>,
-    ) -> bool {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(row) = found(&self.screen, self.mark) {
-                self.mark = row;
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline || self.closed {
-                return false;
-            }
-            self.read_some(deadline - now);
-        }
-    }
-
-    fn expect(&mut self, what: &str, found: &dyn Fn(&Screen, usize) -> Option<usize>) {
-        if !self.wait_for(PATIENCE, found) {
-            panic!(
-                "waited {PATIENCE:?} for {what} (from row {}); the screen:\n{}",
-                self.mark,
-                self.screen.text()
-            );
-        }
-    }
-
-    /// A finished line (the cursor has left it) that reads `text`.
-    fn expect_line(&mut self, text: &str) {
-        self.expect(&format!("the line {text:?}"), &|screen, mark| {
-            (mark..screen.row)
-                .find(|&row| screen.line(row) == text)
-                .map(|row| row + 1)
-        });
-    }
-
-    /// The line editor waiting at the shell's `$ ` prompt.
-    fn expect_prompt(&mut self) {
-        self.expect("the prompt", &prompt);
-    }
-
-    /// Waits for coos to end (its side of the pty closed, then its exit).
-    fn expect_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        while !self.closed && Instant::now() < deadline {
-            self.read_some(deadline - Instant::now());
-        }
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for coos") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "coos did not exit within {PATIENCE:?}; the screen:\n{}",
-                self.screen.text()
-            );
-            // Its pty is closed: the exit is a matter of the host reaping it.
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        // A failed test leaves no coos behind.
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The line editor has the keyboard (raw mode: it turned bracketed paste
-/// on) and the cursor's line, at or below `mark`, starts with the prompt.
-/// The mark stays on that line, where the command is typed.
-fn prompt(screen: &Screen, mark: usize) -> Option<usize> {
-    let line: String = screen.lines.get(screen.row).into_iter().flatten().collect();
-    let ready = screen.editing && screen.row >= mark && line.starts_with("$ ");
-    ready.then_some(screen.row)
-}
-
-/// Just enough of a terminal for what coos and its line editor write:
-/// text, CR, LF, backspace, and the CSI sequences that move the cursor on
-/// its line or erase; others (colors) are ignored.
-#[derive(Default)]
-struct Screen {
-    lines: Vec<Vec<char>>,
-    row: usize,
-    col: usize,
-    /// Bracketed paste is on: the line editor is reading keys.
-    editing: bool,
-    /// Bytes of an escape sequence or a character cut by a read.
-    pending: Vec<u8>,
-}
-
-impl Screen {
-    fn feed(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
-        let bytes = std::mem::take(&mut self.pending);
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\r' => self.col = 0,
-                b'\n' => self.row += 1,
-                0x08 => self.col = self.col.saturating_sub(1),
-                0x1b => match self.escape(&bytes[i..]) {
-                    Some(len) => i += len - 1,
-                    None => {
-                        self.pending = bytes[i..].to_vec();
-                        return;
-                    }
-                },
-                b if b < 0x20 => {}
-                _ => {
-                    let len = utf8_len(bytes[i]);
-                    let Some(encoded) = bytes.get(i..i + len) else {
-                        self.pending = bytes[i..].to_vec();
-                        return;
-                    };
-                    let c = std::str::from_utf8(encoded)
-                        .map_or('\u{fffd}', |s| s.chars().next().expect("one character"));
-                    self.put(c);
-                    i += len - 1;
-                }
-            }
-            i += 1;
-        }
-    }
-
-    /// Carries out the escape sequence at the start of `seq`; returns its
-    /// length, or `None` if it is cut short.
-    fn escape(&mut self, seq: &[u8]) -> Option<usize> {
-        let kind = *seq.get(1)?;
-        if kind != b'[' {
-            return Some(2);
-        }
-        let end = 2 + seq[2..].iter().position(|b| (0x40..=0x7e).contains(b))?;
-        let params = std::str::from_utf8(&seq[2..end]).unwrap_or("");
-        let n = params.parse::<usize>().unwrap_or(1).max(1);
-        let col = self.col;
-        match (seq[end], params) {
-            (b'C', _) => self.col += n,
-            (b'D', _) => self.col = self.col.saturating_sub(n),
-            (b'A', _) => self.row = self.row.saturating_sub(n),
-            (b'B', _) => self.row += n,
-            (b'G', _) => self.col = n - 1,
-            (b'K', "" | "0") => self.line_mut().truncate(col),
-            (b'K', "2") => self.line_mut().clear(),
-            (b'J', "" | "0") => {
-                self.line_mut().truncate(col);
-                self.lines.truncate(self.row + 1);
-            }
-            (b'h', "?2004") => self.editing = true,
-            (b'l', "?2004") => self.editing = false,
-            _ => {}
-        }
-        Some(end + 1)
-    }
-
-    fn put(&mut self, c: char) {
-        if self.col >= usize::from(COLUMNS) {
-            self.row += 1;
-            self.col = 0;
-        }
-        let col = self.col;
-        let line = self.line_mut();
-        if line.len() <= col {
-            line.resize(col + 1, ' ');
-        }
-        line[col] = c;
-        self.col += 1;
-    }
-
-    fn line_mut(&mut self) -> &mut Vec<char> {
-        if self.lines.len() <= self.row {
-            self.lines.resize(self.row + 1, Vec::new());
-        }
-        &mut self.lines[self.row]
-    }
-
-    /// Row `row` as shown, without trailing blanks.
-    fn line(&self, row: usize) -> String {
-        let line: String = self.lines.get(row).into_iter().flatten().collect();
-        line.trim_end().to_string()
-    }
-
-    fn text(&self) -> String {
-        (0..=self.row)
-            .map(|row| format!("{row:3}| {}\n", self.line(row)))
-            .collect()
-    }
-}
-
-/// How many bytes the UTF-8 character starting with `first` takes.
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xf0.. => 4,
-        0xe0.. => 3,
-        0xc0.. => 2,
-        _ => 1,
-    }
+/// The pty's foreground process group, which its Ctrl-C signals, is
+/// coos's own: jobs inside coos are not host processes.
+#[track_caller]
+fn pty_foreground_is_coos(coos: &Session) {
+    let group = tcgetpgrp(&coos.master).expect("the pty's foreground group");
+    assert_eq!(
+        group.as_raw(),
+        coos.child.id() as i32,
+        "coos leads its pty's foreground group"
+    );
 }
 
 #[test]
 fn a_person_runs_a_pipeline_interrupts_a_job_and_leaves_with_ctrl_d() {
-    let mut coos = Session::start();
+    let mut coos = Session::start(&["--no-history"]);
     coos.expect_prompt();
 
     coos.send("seq 3 | wc -l\r");
@@ -319,27 +56,20 @@ fn a_person_runs_a_pipeline_interrupts_a_job_and_leaves_with_ctrl_d() {
     coos.expect_line("3");
     coos.expect_prompt();
 
-    coos.send("sleep 100\r");
-    coos.expect_line("$ sleep 100");
-    // The shell hands the console to the job a moment after it has the
-    // line, and nothing on the screen tells when; a Ctrl-C before that
-    // interrupts nobody. So Ctrl-C is pressed again each time no prompt
-    // came back within a while: the outcome does not depend on timing,
-    // only the number of presses does. Each press is made with the line
-    // editor not reading keys (`expect_prompt` is not met), so it reaches
-    // the host as SIGINT, never the editor.
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        coos.send("\x03");
-        if coos.wait_for(Duration::from_secs(2), &prompt) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Ctrl-C did not end `sleep 100`; the screen:\n{}",
-            coos.screen.text()
-        );
-    }
+    // The job says it runs only after `sleep 0.01`, and by then it has the
+    // console: the shell hands the console to a job in the turn it starts
+    // it (at the latest in its next turn, and the job's timer cannot wake
+    // it before that: a woken task goes behind every task ready). And the
+    // line editor gave the terminal back (cooked) before it handed the
+    // line to the shell. So once "running" is on the screen, one Ctrl-C
+    // is a SIGINT that the kernel passes to the job: no retry, no timing.
+    coos.send("(sleep 0.01; echo running; sleep 100)\r");
+    coos.expect_line("$ (sleep 0.01; echo running; sleep 100)");
+    coos.expect_line("running");
+    assert!(ctrl_c_signals(&coos), "the editor gave the terminal back");
+    pty_foreground_is_coos(&coos);
+    coos.send("\x03");
+    coos.expect_prompt();
     assert!(
         coos.child.try_wait().expect("ask about coos").is_none(),
         "coos survives a Ctrl-C"
@@ -372,7 +102,7 @@ fn sigterm_while_a_background_task_spins_ends_coos_with_143_and_restores_the_ter
         let settings = tcgetattr(&coos.master).expect("the pty's settings");
         settings.local_flags.contains(LocalFlags::ICANON)
     };
-    let mut coos = Session::start();
+    let mut coos = Session::start(&["--no-history"]);
     coos.expect_prompt();
     // The job spins once the shell is back at its prompt, in raw mode.
     coos.send("(sleep 0.5; busy 600) &\r");
@@ -398,4 +128,65 @@ fn sigterm_while_a_background_task_spins_ends_coos_with_143_and_restores_the_ter
         coos.screen.text()
     );
     assert!(canonical(&coos), "coos put the terminal's settings back");
+}
+
+/// Waits until coos has taken the host's SIGINT sent to it (its signal
+/// thread, which passes it to the kernel's inbox at once): it is no longer
+/// pending in `/proc/PID/status`.
+#[track_caller]
+fn sigint_taken(coos: &Session) {
+    const SIGINT_BIT: u64 = 1 << (nix::libc::SIGINT - 1);
+    let status = format!("/proc/{}/status", coos.child.id());
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        let pending = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("ShdPnd:"))
+            .filter_map(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .any(|mask| mask & SIGINT_BIT != 0);
+        if !pending {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "coos did not take its SIGINT within {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn ctrl_c_at_an_empty_prompt_leaves_coos_running() {
+    let mut coos = Session::start(&["--no-history"]);
+    coos.expect_prompt();
+
+    // The key, at the prompt: the line editor reads it and drops the line;
+    // no job is in the foreground, so no task gets `INT`, and the prompt
+    // comes again on the next line.
+    coos.send("\x03");
+    coos.mark += 1;
+    coos.expect_prompt();
+
+    // The signal, as the pty sends it for a Ctrl-C pressed while the
+    // terminal is cooked (a job just ended, the prompt not yet back): to
+    // the pty's foreground group, coos, while no job has the console.
+    pty_foreground_is_coos(&coos);
+    let group = tcgetpgrp(&coos.master).expect("the pty's foreground group");
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).expect("send SIGINT");
+    sigint_taken(&coos);
+
+    coos.send("echo alive\r");
+    coos.expect_line("$ echo alive");
+    coos.expect_line("alive");
+    coos.expect_prompt();
+    coos.send("\x04");
+    coos.expect_line("exit");
+    let status = coos.expect_exit();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "coos ends by Ctrl-D, not by the Ctrl-Cs; the screen:\n{}",
+        coos.screen.text()
+    );
 }

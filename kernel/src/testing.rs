@@ -44,6 +44,10 @@ use std::time::Duration;
 
 use syscalls::{Command, ExitCode, Fd, FdMap, Pid, Program, Sys, TaskState};
 
+mod budget;
+
+pub use budget::{report, run, run_until_idle, step, within, Budget};
+
 use crate::{
     ClockKind, Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Event, Kernel, Message, Step,
 };
@@ -59,6 +63,7 @@ pub struct Harness {
     terminal: bool,
     merged: bool,
     stdout_limit: Option<usize>,
+    budget: Budget,
 }
 
 /// One thing a person at the console does (see [`Harness::script`]).
@@ -134,6 +139,7 @@ impl Harness {
             terminal: false,
             merged: false,
             stdout_limit: None,
+            budget: Budget::DEFAULT,
         }
     }
 
@@ -191,6 +197,14 @@ impl Harness {
         self
     }
 
+    /// How far the run may go before it fails (see [`Budget`]): a run that
+    /// does not halt within it panics with the task table and the end of
+    /// the trace. [`Budget::DEFAULT`] unless set.
+    pub fn budget(mut self, budget: Budget) -> Harness {
+        self.budget = budget;
+        self
+    }
+
     /// Changes any other setting of the kernel.
     pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Harness {
         change(&mut self.config);
@@ -198,6 +212,7 @@ impl Harness {
     }
 
     /// Runs the registered program `argv[0]` with the rest as arguments.
+    #[track_caller]
     pub fn run(self, argv: &[&str]) -> Outcome {
         let command = command(argv);
         match self.stdout_limit {
@@ -213,6 +228,7 @@ impl Harness {
     }
 
     /// Runs `main` as the first task.
+    #[track_caller]
     pub fn run_fn<F, Fut>(mut self, main: F) -> Outcome
     where
         F: FnOnce(Sys) -> Fut + 'static,
@@ -225,6 +241,7 @@ impl Harness {
     /// Runs a pipeline of registered programs, `a | b | c`: console input
     /// feeds the first, the last writes the console. `status` is the last
     /// stage's; `statuses` holds them all.
+    #[track_caller]
     pub fn pipeline(self, stages: &[&[&str]]) -> Outcome {
         let stages: Vec<Vec<String>> = stages
             .iter()
@@ -264,6 +281,7 @@ impl Harness {
         out
     }
 
+    #[track_caller]
     fn boot(self, first: Command) -> Outcome {
         let stdout = Rc::new(RefCell::new(Vec::new()));
         let writes = Rc::new(Cell::new(0));
@@ -307,6 +325,14 @@ impl Harness {
         }
         kernel.start(first);
         let first_pid = Pid(2);
+        let mut meter = budget::Meter::start(&kernel, self.budget);
+        let console_so_far = || {
+            format!(
+                "stdout so far:\n{}\nstderr so far:\n{}\n",
+                tail(&stdout.borrow()),
+                tail(&stderr.borrow())
+            )
+        };
         let mut leftover = None;
         let mut ended_input = !self.typed;
         // While an `Input::Wait` runs: the time it ends.
@@ -351,7 +377,9 @@ impl Harness {
                 }
                 Step::Idle => {}
             }
+            meter.charge(&kernel, 1, "halt", &console_so_far);
         };
+        drop(meter);
         let text = |b: &RefCell<Vec<u8>>| String::from_utf8_lossy(&b.borrow()).into_owned();
         Outcome {
             status,
@@ -363,6 +391,17 @@ impl Harness {
             statuses: Vec::new(),
             trace: kernel.take_trace(),
         }
+    }
+}
+
+/// The end of what a console stream got, for a failure's report.
+fn tail(bytes: &[u8]) -> String {
+    const SHOWN: usize = 2000;
+    let text = String::from_utf8_lossy(&bytes[bytes.len().saturating_sub(SHOWN)..]).into_owned();
+    if bytes.len() > SHOWN {
+        format!("[… {} bytes before]{text}", bytes.len() - SHOWN)
+    } else {
+        text
     }
 }
 

@@ -1,6 +1,6 @@
 //! An idle kernel sleeps in the poller: while every task waits (a timer, a
-//! socket, a pipe nobody will write), the poller returns a handful of
-//! times, not thousands. Each test runs on the host's clock for a few
+//! socket, a pipe nobody will write, two thousand sockets), the poller
+//! returns a handful of times, not thousands. Each test runs on the host's clock for a few
 //! hundred milliseconds and counts the poller's returns
 //! (`Kernel::stats().poller_waits`) instead of timing anything: a kernel
 //! that spins (an fd watched for a direction in which it is always ready)
@@ -8,11 +8,14 @@
 
 mod support;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
+use kernel::testing::Budget;
 use kernel::{ConsoleSpec, Kernel, Message};
 use support::host_clock;
-use syscalls::{Command, Fd, FdMap, Signal};
+use syscalls::{Command, Fd, FdMap, Signal, TaskState};
 
 /// How long the tasks sit idle.
 const IDLE: Duration = Duration::from_millis(300);
@@ -34,7 +37,7 @@ fn poller_waits_while(command: Command) -> u64 {
         std::thread::sleep(IDLE);
         inbox.send(Message::HostSignal(Signal::Term));
     });
-    kernel.run();
+    kernel::testing::run(&mut kernel, Budget::DEFAULT);
     stopper.join().expect("the stopper thread");
     kernel.stats().poller_waits
 }
@@ -88,4 +91,76 @@ fn a_deadlocked_pipeline_leaves_the_poller_asleep() {
         0
     }));
     assert!(waits <= MOST_WAITS, "the poller returned {waits} times");
+}
+
+/// Raises this process's limit of open files as far as the host lets it;
+/// returns the limit.
+fn raise_open_files() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}
+
+#[test]
+fn two_thousand_tasks_blocked_on_sockets_leave_the_poller_asleep() {
+    // Each blocked socket is in the one epoll set, edge-triggered: however
+    // many there are, a sleeping kernel makes one wait per deadline or
+    // event. (Were a socket watched level-triggered for writing, always
+    // true of a connected socket, every wait would end at once.)
+    const CLIENTS: usize = 2000;
+    let limit = raise_open_files();
+    if limit < 2 * CLIENTS as u64 + 100 {
+        eprintln!("skipped: this host allows {limit} open files, the test needs {CLIENTS} pairs of sockets");
+        return;
+    }
+    let settled = Rc::new(Cell::new(false));
+    let flag = settled.clone();
+    let (console, _out, err) = ConsoleSpec::scripted(b"");
+    let mut kernel = Kernel::boot(host_clock(), Vec::new(), console).expect("boot");
+    kernel.start(Command::from_fn(move |sys| async move {
+        let listener = sys.listen("127.0.0.1:0").await.expect("listen");
+        let addr = sys.local_addr(listener).await.expect("its address");
+        for _ in 0..CLIENTS {
+            let client = sys.connect(&addr).await.expect("connect");
+            let served = sys.accept(listener).await.expect("accept");
+            // A reader of its client end, which also holds the server end:
+            // nobody ever writes.
+            Command::from_fn(|sys| async move {
+                let _ = sys.read(Fd(0), &mut [0u8; 1]).await;
+                0
+            })
+            .fds(FdMap::empty().set(Fd(0), client).set(Fd(1), served))
+            .spawn(&sys)
+            .await
+            .expect("spawn a reader");
+            sys.close(client).await.expect("close");
+            sys.close(served).await.expect("close");
+        }
+        sys.yield_now().await;
+        let reading = sys
+            .tasks()
+            .await
+            .iter()
+            .filter(|t| t.state == TaskState::Reading(Fd(0)))
+            .count();
+        assert_eq!(reading, CLIENTS, "every reader blocked on its socket");
+        // The sockets' first edges (connected, writable) come once, up to
+        // 256 to a wait: let them pass before counting.
+        sys.sleep(Duration::from_millis(50)).await.expect("sleep");
+        flag.set(true);
+        sys.sleep(IDLE).await.expect("sleep");
+        0
+    }));
+    kernel::testing::step(&mut kernel, Budget::DEFAULT, |_, _| settled.get());
+    let before = kernel.stats().poller_waits;
+    let status = kernel::testing::run(&mut kernel, Budget::DEFAULT);
+    let waits = kernel.stats().poller_waits - before;
+    assert_eq!(status, 0, "{}", String::from_utf8_lossy(&err.borrow()));
+    assert!(
+        waits <= MOST_WAITS,
+        "the poller returned {waits} times in {IDLE:?} with {CLIENTS} sockets waited on"
+    );
 }

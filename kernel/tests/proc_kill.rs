@@ -136,9 +136,13 @@ fn kill_ends_a_task_blocked_reading_the_console() {
             .unwrap();
         0
     });
-    assert_eq!(k.run_until_idle(), None, "main waits for console input");
+    assert_eq!(
+        support::run_until_idle(&mut k),
+        None,
+        "main waits for console input"
+    );
     k.feed_console(b"hi");
-    let status = k.run_until_idle();
+    let status = support::run_until_idle(&mut k);
     let run = support::finish(k, status, &out, &err);
     run.expect_clean();
     assert_eq!(run.stdout, "main read [104, 105]\n");

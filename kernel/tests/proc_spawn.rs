@@ -352,7 +352,7 @@ fn a_first_program_that_does_not_exist_ends_the_kernel_with_127() {
     let mut k = Kernel::boot(support::config(), programs(), spec).unwrap();
     k.end_console();
     k.start(Command::new("nosuch"));
-    assert_eq!(k.run_until_idle(), Some(127));
+    assert_eq!(support::run_until_idle(&mut k), Some(127));
     let err = support::text(&err);
     assert!(
         err.starts_with("coos: nosuch: no such program"),
@@ -366,6 +366,6 @@ fn a_registered_program_can_be_the_first_program() {
     let mut k = Kernel::boot(support::config(), programs(), spec).unwrap();
     k.end_console();
     k.start(Command::new("argv").arg("x"));
-    assert_eq!(k.run_until_idle(), Some(0));
+    assert_eq!(support::run_until_idle(&mut k), Some(0));
     assert_eq!(support::text(&out), "[\"argv\", \"x\"] pid=2 ppid=1\n");
 }

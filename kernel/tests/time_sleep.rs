@@ -164,7 +164,7 @@ fn kernel_advance_moves_virtual_time_and_wakes_only_the_sleepers_due() {
     k.advance(Duration::from_secs(3));
     assert_eq!(k.step(), Ran(Pid(3)));
     assert_eq!(support::text(&out), "main read 2 at 2s\nchild woke at 5s\n");
-    let status = k.run_until_idle();
+    let status = support::run_until_idle(&mut k);
     let run = support::finish(k, status, &out, &err);
     run.expect_clean();
     assert_eq!(run.kernel.now(), Duration::from_secs(5));
@@ -213,10 +213,10 @@ fn virtual_time_does_not_jump_to_the_deadline_of_a_killed_sleeper() {
             .unwrap();
         0
     });
-    assert_eq!(k.run_until_idle(), None);
+    assert_eq!(support::run_until_idle(&mut k), None);
     assert_eq!(k.now(), Duration::ZERO, "no live task has a deadline");
     k.feed_console(b"x");
-    let status = k.run_until_idle();
+    let status = support::run_until_idle(&mut k);
     let run = support::finish(k, status, &out, &err);
     run.expect_clean();
     assert_eq!(run.stdout, "0ns\n");

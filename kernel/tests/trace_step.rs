@@ -258,7 +258,7 @@ fn an_idle_step_jumps_virtual_time_to_the_next_deadline() {
     assert_eq!(k.now(), Duration::from_secs(7));
     assert_eq!(take(&mut k), ["wake 2"]);
     assert_eq!(k.step(), Step::Ran(Pid(2)));
-    assert_eq!(k.run_until_idle(), Some(0));
+    assert_eq!(support::run_until_idle(&mut k), Some(0));
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn trace_is_empty_unless_asked_for_and_take_trace_empties_it() {
     assert!(run.kernel.trace().is_empty());
 
     let (mut k, _out, _err) = support::boot(b"", support::config(), |_| async { 0 });
-    assert_eq!(k.run_until_idle(), Some(0));
+    assert_eq!(support::run_until_idle(&mut k), Some(0));
     assert!(!k.trace().is_empty());
     let taken = k.take_trace();
     assert_eq!(
@@ -288,20 +288,25 @@ fn trace_is_empty_unless_asked_for_and_take_trace_empties_it() {
 
 #[test]
 fn run_until_idle_returns_none_while_tasks_wait_for_console_input() {
-    let (mut k, out, err) = support::boot_open(b"", support::config(), vec![], |sys| async move {
-        let mut line = Vec::new();
-        sys.read_to_end(Fd::STDIN, &mut line).await.unwrap();
-        sys.print(&format!("{} bytes\n", line.len())).await.unwrap();
-        0
+    // `Kernel::run_until_idle` itself is what is tested here, so it is
+    // bounded from outside: on a thread with a time limit.
+    kernel::testing::within(support::LIMIT, "run_until_idle", || {
+        let (mut k, out, err) =
+            support::boot_open(b"", support::config(), vec![], |sys| async move {
+                let mut line = Vec::new();
+                sys.read_to_end(Fd::STDIN, &mut line).await.unwrap();
+                sys.print(&format!("{} bytes\n", line.len())).await.unwrap();
+                0
+            });
+        assert_eq!(k.run_until_idle(), None);
+        k.feed_console(b"abc");
+        assert_eq!(k.run_until_idle(), None, "still no EOF");
+        k.feed_console(b"de");
+        k.end_console();
+        let status = k.run_until_idle();
+        let run = support::finish(k, status, &out, &err);
+        run.expect_clean();
+        assert_eq!(run.stdout, "5 bytes\n");
+        assert_eq!(run.kernel.now(), Duration::ZERO);
     });
-    assert_eq!(k.run_until_idle(), None);
-    k.feed_console(b"abc");
-    assert_eq!(k.run_until_idle(), None, "still no EOF");
-    k.feed_console(b"de");
-    k.end_console();
-    let status = k.run_until_idle();
-    let run = support::finish(k, status, &out, &err);
-    run.expect_clean();
-    assert_eq!(run.stdout, "5 bytes\n");
-    assert_eq!(run.kernel.now(), Duration::ZERO);
 }

@@ -131,7 +131,7 @@ mod tests {
     use super::*;
     use crate::run;
     use kernel::testing::Harness;
-    use syscalls::{Fd, FdMap, Pid, TaskState};
+    use syscalls::{Command, Fd, FdMap, Pid, TaskState};
 
     #[test]
     fn cpu_time_reads_minutes_seconds_milliseconds() {
@@ -209,6 +209,67 @@ mod tests {
         assert!(lines[2].contains(" waiting for pid 4 ") && lines[2].ends_with(" test"));
         assert!(lines[3].contains(" sleeping until 5.000s ") && lines[3].ends_with(" sleep 5"));
         assert!(lines[4].contains(" running ") && lines[4].ends_with(" ps"));
+    }
+
+    /// The SCHED, SYSCALLS and CPU cells of `name`'s row in `table`.
+    fn counters(table: &str, name: &str) -> (u64, u64, String) {
+        let row = table
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{table}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let [.., sched, calls, cpu, _] = cells.as_slice() else {
+            panic!("a short row: {row}");
+        };
+        let number = |cell: &str| cell.parse().unwrap_or_else(|_| panic!("{cell} in {row}"));
+        (number(sched), number(calls), cpu.to_string())
+    }
+
+    #[test]
+    fn ps_counts_the_turns_calls_and_cpu_time_of_a_task() {
+        // A worker yields ten times (eleven turns, ten calls at least),
+        // computes for 20 ms of host time in one turn, tells the test by a
+        // pipe, and sleeps; then ps looks at it. CPU time is real (the
+        // host's clock) even on the virtual clock: it is only checked to
+        // be there, never how much, which depends on the machine.
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
+            let (r, w) = sys.pipe().await.expect("pipe");
+            let worker = Command::from_fn(|sys| async move {
+                for _ in 0..10 {
+                    sys.yield_now().await;
+                }
+                let start = std::time::Instant::now();
+                let mut sum = 0u64;
+                while start.elapsed() < Duration::from_millis(20) {
+                    sum = std::hint::black_box(sum.wrapping_add(1));
+                }
+                let _ = sys.write(Fd::STDOUT, b"x").await;
+                let _ = sys.sleep(Duration::from_secs(1000)).await;
+                0
+            })
+            .name("worker")
+            .fds(FdMap::stdio().set(Fd::STDOUT, w))
+            .spawn(&sys)
+            .await
+            .expect("spawn");
+            sys.close(w).await.expect("close");
+            assert_eq!(sys.read(r, &mut [0u8; 1]).await, Ok(1));
+            let ps = sys
+                .spawn("ps", Vec::<String>::new(), FdMap::stdio())
+                .await
+                .expect("spawn");
+            let (_, status) = sys.wait(ps).await.expect("wait");
+            sys.kill(worker, syscalls::Signal::Kill)
+                .await
+                .expect("kill");
+            sys.wait(worker).await.expect("wait");
+            status
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        let (sched, calls, cpu) = counters(&out.stdout, "worker");
+        assert!(sched >= 11, "SCHED {sched}:\n{}", out.stdout);
+        assert!(calls >= 12, "SYSCALLS {calls}:\n{}", out.stdout);
+        assert_ne!(cpu, "0:00.000", "CPU:\n{}", out.stdout);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod pty;
+pub mod scratch;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -4,8 +4,14 @@
 
 use std::future::Future;
 
+use kernel::testing::Budget;
 use kernel::{Capture, ClockKind, Config, ConsoleSpec, Event, Kernel};
 use syscalls::{Command, ExitCode, Pid, Program, Sys, TaskInfo, TaskState};
+
+/// How long a test that waits on the host (a thread, a socket) may wait
+/// for one thing: generous, since the machine may be busy; reaching it is
+/// a failure, never a pass.
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a run left behind.
 pub struct Run {
@@ -145,9 +151,33 @@ where
     F: FnOnce(Sys) -> Fut + 'static,
     Fut: Future<Output = ExitCode> + 'static,
 {
+    run_within(stdin, config, programs, Budget::DEFAULT, main)
+}
+
+/// `run_programs`, failing if the run takes more than `budget`.
+#[track_caller]
+pub fn run_within<F, Fut>(
+    stdin: &[u8],
+    config: Config,
+    programs: Vec<Program>,
+    budget: Budget,
+    main: F,
+) -> Run
+where
+    F: FnOnce(Sys) -> Fut + 'static,
+    Fut: Future<Output = ExitCode> + 'static,
+{
     let (mut kernel, out, err) = boot_programs(stdin, config, programs, main);
-    let status = kernel.run_until_idle();
+    let status = kernel::testing::run_until_idle(&mut kernel, budget);
     finish(kernel, status, &out, &err)
+}
+
+/// `Kernel::run_until_idle`, bounded by `Budget::DEFAULT`: a run that
+/// neither halts nor stalls within it fails with the task table and the
+/// end of the trace, instead of hanging the test.
+#[track_caller]
+pub fn run_until_idle(kernel: &mut Kernel) -> Option<ExitCode> {
+    kernel::testing::run_until_idle(kernel, Budget::DEFAULT)
 }
 
 /// Collects what a kernel run left behind.
