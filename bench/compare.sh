@@ -25,6 +25,11 @@ medians, ratios (coos/tokio) and issue 4's targets.
 USAGE
 }
 
+# A field of lscpu's, as `lscpu` prints it ("CPU family", "Model", ...).
+cpu_field() {
+    lscpu 2>/dev/null | awk -F: -v key="$1" '$1 == key {gsub(/^ +/, "", $2); print $2; exit}'
+}
+
 die() {
     echo "compare.sh: $*" >&2
     exit 1
@@ -94,7 +99,8 @@ run() {
 {
     echo "# compare.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$rounds"
     echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
-    echo "# cpu: $(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cpus; load:$(uptime | sed 's/.*load average://')"
+    hv=$(cpu_field 'Hypervisor vendor')
+    echo "# cpu: $(cpu_field 'Model name'), family $(cpu_field 'CPU family'), model $(cpu_field 'Model'), $(nproc) cpus${hv:+, a $hv guest}; clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown); load:$(uptime | sed 's/.*load average://')"
 } >"$log"
 
 nargs=()
