@@ -10,7 +10,7 @@
 # goes to target/bench/compare-DATE.log as well.
 set -euo pipefail
 
-WORKLOADS=(spawn yield pingpong ring skynet sleep pipe idle)
+WORKLOADS=(spawn yield pingpong ring skynet sleep pipe idle httpd)
 
 usage() {
     cat <<USAGE
@@ -74,6 +74,35 @@ log=target/bench/compare-$(date +%Y%m%d-%H%M%S).log
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
+# httpd SIDE SERVER...: the network workload. Starts SERVER (with an
+# address to serve appended) on CPU 0, loads it from CPU 1 with
+# `wrk -t1 -c50 -d5s` once it answers, stops it, and prints a result line
+# like the other workloads' (check= is the count of socket errors and
+# non-2xx answers, which must be 0). One server alive at a time.
+httpd() {
+    local side=$1 port out rps errors bad pid
+    shift
+    port=$((20000 + RANDOM % 20000))
+    taskset -c 0 "$@" "127.0.0.1:$port" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    out=$(taskset -c 1 wrk -t1 -c50 -d5s "http://127.0.0.1:$port/" 2>&1) || true
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    errors=$(awk '/Socket errors:/ {n = 0; for (i = 3; i <= NF; i++) n += $i + 0; print n}' <<<"$out")
+    bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+    if [[ -z $rps || $((${errors:-0} + ${bad:-0})) -ne 0 ]]; then
+        echo "compare.sh: wrk against $side's httpd: no result, or errors:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    echo "bench=httpd n=5s req_per_s=$rps check=0"
+}
+
 # run SIDE WORKLOAD COMMAND...: runs one benchmark, checks that it gave a
 # result line, and records "workload side line" in $results.
 run() {
@@ -105,9 +134,20 @@ run() {
 
 nargs=()
 [[ -n $size ]] && nargs=(--n "$size")
+if [[ " ${WORKLOADS[*]} " == *" httpd "* ]] && ! { command -v wrk && command -v taskset; } >/dev/null; then
+    echo "compare.sh: skipping httpd: it needs wrk and taskset (apt-get install wrk util-linux)" >&2
+    WORKLOADS=("${WORKLOADS[@]/httpd/}")
+fi
 for ((round = 1; round <= rounds; round++)); do
     echo "== round $round of $rounds" >&2
     for w in "${WORKLOADS[@]}"; do
+        if [[ -z $w ]]; then
+            continue
+        elif [[ $w == httpd ]]; then
+            run coos "$w" httpd coos "$coos" run httpd
+            run tokio "$w" httpd tokio "$tokio" httpd
+            continue
+        fi
         run coos "$w" "$coos" bench "$w" "${nargs[@]}"
         if [[ $w == pingpong ]]; then
             run tokio-duplex "$w" "$tokio" pingpong-duplex "${nargs[@]}"
@@ -148,6 +188,7 @@ awk -v order="${WORKLOADS[*]}" '
         metric["sleep"] = "late_p99_us"; target["sleep"] = "<=1000us"
         metric["pipe"] = "gb_per_s";     target["pipe"] = ">=1.0x"
         metric["idle"] = "bytes_per_task"; target["idle"] = "<=0.6x"
+        metric["httpd"] = "req_per_s";   target["httpd"] = ">=1.2x"
     }
     {
         w = $1; side = $2; line = substr($0, length($1) + length($2) + 3)
@@ -178,6 +219,7 @@ awk -v order="${WORKLOADS[*]}" '
                 if (j == 1) {
                     if (w == "sleep") met = c <= 1000 ? "met" : "missed"
                     else if (w == "pipe") met = ratio >= 1.0 ? "met" : "missed"
+                    else if (w == "httpd") met = ratio >= 1.2 ? "met" : "missed"
                     else { split(target[w], lim, /[<=x]+/); met = ratio >= 0 && ratio <= lim[2] + 0 ? "met" : "missed" }
                 }
                 printf fmt, name, metric[w], num(c), num(t), ratio < 0 ? "-" : sprintf("%.2fx", ratio), goal, met
