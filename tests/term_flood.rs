@@ -42,9 +42,8 @@ fn ctrl_c_during_yes_gets_the_prompt_back_and_stops_the_output() {
     // And nothing more comes: the job is gone.
     coos.read_some(Duration::from_millis(300));
     assert_eq!(coos.screen.lines.len(), after, "output after the prompt");
-    coos.send("echo alive\r");
-    coos.expect_line("$ echo alive");
-    coos.expect_line("alive");
+    coos.expect_alive();
+    coos.leave();
 }
 
 #[test]

@@ -30,19 +30,6 @@ fn run(coos: &mut Session, command: &str, output: &str) {
     coos.expect_prompt();
 }
 
-/// Leaves with Ctrl-D at the prompt; checks coos exits 0.
-fn leave(mut coos: Session) {
-    coos.send("\x04");
-    coos.expect_line("exit");
-    let status = coos.expect_exit();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "the screen:\n{}",
-        coos.screen.text()
-    );
-}
-
 #[test]
 fn lines_typed_at_the_prompt_go_to_the_history_file_and_come_back_next_time() {
     let scratch = Scratch::new("history-file");
@@ -70,7 +57,7 @@ fn lines_typed_at_the_prompt_go_to_the_history_file_and_come_back_next_time() {
     run(&mut coos, "echo two", "two");
     // Written as each line is entered, not when coos ends.
     assert_eq!(history(&file), ["echo one", "cat", "echo two"]);
-    leave(coos);
+    coos.leave();
     assert_eq!(history(&file), ["echo one", "cat", "echo two"]);
 
     // The next session reads them back: Up brings the last line to the
@@ -86,7 +73,7 @@ fn lines_typed_at_the_prompt_go_to_the_history_file_and_come_back_next_time() {
     coos.expect_line("$ echo two");
     coos.expect_line("two");
     coos.expect_prompt();
-    leave(coos);
+    coos.leave();
 }
 
 #[test]
@@ -100,7 +87,7 @@ fn without_an_option_history_goes_to_xdg_data_home() {
     );
     coos.expect_prompt();
     run(&mut coos, "echo kept", "kept");
-    leave(coos);
+    coos.leave();
     assert_eq!(home.files(), [Path::new("coos/history")]);
     assert_eq!(history(&home.path().join("coos/history")), ["echo kept"]);
 }
@@ -114,6 +101,6 @@ fn no_history_writes_no_history_file() {
     );
     coos.expect_prompt();
     run(&mut coos, "echo forgotten", "forgotten");
-    leave(coos);
+    coos.leave();
     assert_eq!(home.files(), Vec::<std::path::PathBuf>::new());
 }

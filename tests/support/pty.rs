@@ -176,6 +176,28 @@ impl Session {
         self.expect("the prompt", &prompt);
     }
 
+    /// Runs `echo alive` at the prompt and waits for the next prompt: coos
+    /// still answers.
+    pub fn expect_alive(&mut self) {
+        self.send("echo alive\r");
+        self.expect_line("$ echo alive");
+        self.expect_line("alive");
+        self.expect_prompt();
+    }
+
+    /// Leaves with Ctrl-D at the prompt; checks coos exits 0.
+    pub fn leave(mut self) {
+        self.send("\x04");
+        self.expect_line("exit");
+        let status = self.expect_exit();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "coos ends by Ctrl-D; the screen:\n{}",
+            self.screen.text()
+        );
+    }
+
     /// Waits for coos to end (its side of the pty closed, then its exit).
     pub fn expect_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
