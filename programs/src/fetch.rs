@@ -645,6 +645,23 @@ mod tests {
         Harness::new(crate::registry()).run_fn(main)
     }
 
+    /// Starts `fetch -t LIMIT URL` against a server that takes connections
+    /// (the kernel's backlog does) and never answers: (fetch, the read end
+    /// of its stdout, the server's socket, URL).
+    async fn fetch_from_a_silent_server(sys: &Sys, limit: &str) -> (syscalls::Pid, Fd, Fd, String) {
+        let silent = sys.listen("127.0.0.1:0").await.expect("listen");
+        let url = format!("http://{}/", sys.local_addr(silent).await.expect("addr"));
+        let (r, w) = sys.pipe().await.expect("pipe");
+        let fetch = Command::new("fetch")
+            .args(["-t", limit, url.as_str()])
+            .fds(FdMap::stdio().set(Fd::STDOUT, w))
+            .spawn(sys)
+            .await
+            .expect("spawn fetch");
+        sys.close(w).await.expect("close");
+        (fetch, r, silent, url)
+    }
+
     /// Checks a line `STATUS BYTES TIME URL`.
     fn check_line(line: &str, status: &str, url: &str) {
         let fields: Vec<&str> = line.split(' ').collect();
@@ -714,18 +731,7 @@ mod tests {
         // waits. Whatever the host does with the connection meanwhile, the
         // fetch can only end by its time limit.
         let out = virtual_clock(|sys| async move {
-            // A server that takes connections (the kernel's backlog does)
-            // and never answers.
-            let silent = sys.listen("127.0.0.1:0").await.expect("listen");
-            let url = format!("http://{}/", sys.local_addr(silent).await.expect("addr"));
-            let (r, w) = sys.pipe().await.expect("pipe");
-            let fetch = Command::new("fetch")
-                .args(["-t", "2", url.as_str()])
-                .fds(FdMap::stdio().set(Fd::STDOUT, w))
-                .spawn(&sys)
-                .await
-                .expect("spawn fetch");
-            sys.close(w).await.expect("close");
+            let (fetch, r, silent, url) = fetch_from_a_silent_server(&sys, "2").await;
             let mut printed = Vec::new();
             sys.timeout(LIMIT, sys.read_to_end(r, &mut printed))
                 .await
@@ -836,18 +842,8 @@ mod tests {
     #[test]
     fn fetch_reports_a_fetch_task_that_was_killed() {
         let out = virtual_clock(|sys| async move {
-            // A server that takes connections (the kernel's backlog does)
-            // and never answers: the fetch task waits until killed.
-            let silent = sys.listen("127.0.0.1:0").await.expect("listen");
-            let url = format!("http://{}/", sys.local_addr(silent).await.expect("addr"));
-            let (r, w) = sys.pipe().await.expect("pipe");
-            let fetch = Command::new("fetch")
-                .args(["-t", "0", url.as_str()])
-                .fds(FdMap::stdio().set(Fd::STDOUT, w))
-                .spawn(&sys)
-                .await
-                .expect("spawn fetch");
-            sys.close(w).await.expect("close");
+            // The fetch task waits until killed.
+            let (fetch, r, _silent, url) = fetch_from_a_silent_server(&sys, "0").await;
             let mut task = None;
             for _ in 0..1000 {
                 task = sys.tasks().await.into_iter().find(|t| t.ppid == fetch);
