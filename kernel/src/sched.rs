@@ -34,7 +34,7 @@ const QUANTUM: u32 = 64;
 /// of looking (a clock read, at times an epoll_wait) off each switch. At
 /// 256, 100,000 sleepers waking a microsecond apart were each up to a
 /// batch late (p50 280 µs); at 64 a look costs under a nanosecond a task.
-const CHECK_EVERY: u32 = 64;
+pub(crate) const CHECK_EVERY: u32 = 64;
 
 /// The longest a batch of tasks runs before the inbox and the timers are
 /// looked at, in nanoseconds of the CPU clock (which moves a tick at a

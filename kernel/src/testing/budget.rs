@@ -66,10 +66,9 @@ impl Default for Budget {
     }
 }
 
-/// The steps a batch is charged: the most turns it takes (`CHECK_EVERY`
-/// in `sched.rs`), so that a budget means about as much work whichever
-/// way the kernel is driven.
-const BATCH: u64 = 64;
+/// The steps a batch is charged: the most turns it takes, so that a
+/// budget means about as much work whichever way the kernel is driven.
+const BATCH: u64 = crate::sched::CHECK_EVERY as u64;
 
 /// How many events of the trace a failure shows.
 const TRACE_TAIL: usize = 40;
