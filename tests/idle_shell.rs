@@ -7,10 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use kernel::testing::Budget;
-use kernel::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, Kernel, Message};
+use kernel::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, Kernel};
 use nix::sys::resource::{getrusage, UsageWho};
-use syscalls::Signal;
 
 /// How long coos sits idle.
 const IDLE: Duration = Duration::from_millis(300);
@@ -31,13 +29,7 @@ fn the_shell_waiting_at_its_prompt_leaves_the_poller_asleep() {
         ..kernel::Config::default()
     };
     let mut kernel: Kernel = coos::boot(config, console, &["sh".to_string()]).expect("boot");
-    let inbox = kernel.inbox();
-    let stopper = std::thread::spawn(move || {
-        std::thread::sleep(IDLE);
-        inbox.send(Message::HostSignal(Signal::Term));
-    });
-    kernel::testing::run(&mut kernel, Budget::DEFAULT);
-    stopper.join().expect("the stopper thread");
+    kernel::testing::run_for(&mut kernel, IDLE);
     let waits = kernel.stats().poller_waits;
     assert!(
         String::from_utf8_lossy(&screen.borrow()).contains("$ "),

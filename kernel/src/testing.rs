@@ -46,7 +46,7 @@ use syscalls::{Command, ExitCode, Fd, FdMap, Pid, Program, Sys, TaskState};
 
 mod budget;
 
-pub use budget::{report, run, run_until_idle, step, within, Budget};
+pub use budget::{report, run, run_for, run_until_idle, step, within, Budget};
 
 use crate::{
     ClockKind, Config, ConsoleInput, ConsoleOutput, ConsoleSpec, Event, Kernel, Message, Step,

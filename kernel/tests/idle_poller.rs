@@ -13,9 +13,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use kernel::testing::Budget;
-use kernel::{ConsoleSpec, Kernel, Message};
+use kernel::{ConsoleSpec, Kernel};
 use support::host_clock;
-use syscalls::{Command, Fd, FdMap, Signal, TaskState};
+use syscalls::{Command, Fd, FdMap, TaskState};
 
 /// How long the tasks sit idle.
 const IDLE: Duration = Duration::from_millis(300);
@@ -32,13 +32,7 @@ fn poller_waits_while(command: Command) -> u64 {
     let (console, _out, _err) = ConsoleSpec::scripted(b"");
     let mut kernel = Kernel::boot(host_clock(), Vec::new(), console).expect("boot");
     kernel.start(command);
-    let inbox = kernel.inbox();
-    let stopper = std::thread::spawn(move || {
-        std::thread::sleep(IDLE);
-        inbox.send(Message::HostSignal(Signal::Term));
-    });
-    kernel::testing::run(&mut kernel, Budget::DEFAULT);
-    stopper.join().expect("the stopper thread");
+    kernel::testing::run_for(&mut kernel, IDLE);
     kernel.stats().poller_waits
 }
 

@@ -252,6 +252,22 @@ pub fn run(kernel: &mut Kernel, budget: Budget) -> ExitCode {
     }
 }
 
+/// `run` on a kernel whose tasks would go on for ever (a server, a shell
+/// at its prompt): after `for_how_long` another thread sends it the host's
+/// `SIGTERM`, which ends every task. For tests that watch what an idle
+/// kernel does meanwhile (`Kernel::stats`).
+#[track_caller]
+pub fn run_for(kernel: &mut Kernel, for_how_long: std::time::Duration) -> ExitCode {
+    let inbox = kernel.inbox();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(for_how_long);
+        inbox.send(crate::Message::HostSignal(syscalls::Signal::Term));
+    });
+    let code = run(kernel, Budget::DEFAULT);
+    stopper.join().expect("the stopper thread");
+    code
+}
+
 /// Steps `kernel` with `Kernel::step` until `until` says stop (it gets
 /// each step's result) and returns the last step; panics with the task
 /// table and the trace's end after more than `budget` steps.
