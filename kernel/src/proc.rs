@@ -9,7 +9,7 @@ use syscalls::{
 };
 
 use crate::dispatch::Outcome;
-use crate::fd::{FdTable, Object};
+use crate::fd::Object;
 use crate::task::{Counters, Family, Live, RunState, Task, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
@@ -41,17 +41,10 @@ impl Kernel {
     /// Makes init, pid 1, holding the console as fds 0, 1 and 2.
     pub(crate) fn spawn_init(&mut self, command: Command) {
         let first = command.into_request();
-        let mut fds = FdTable::default();
-        for (fd, object) in [Object::ConsoleIn, Object::ConsoleOut, Object::ConsoleErr]
-            .into_iter()
-            .enumerate()
-        {
-            fds.set(syscalls::Fd(fd as u32), object);
-        }
         let pid = self.tasks.alloc_pid();
         debug_assert_eq!(pid, Pid::INIT);
         let sys = Sys::new(self.trap.clone());
-        self.tasks.insert(
+        let slot = self.tasks.insert(
             Task {
                 pid,
                 ppid: Pid(0),
@@ -61,13 +54,15 @@ impl Kernel {
                 family: Family::default(),
                 counters: Counters::default(),
             },
-            Live {
-                future: Some(Box::pin(init::init(sys, first))),
-                state: RunState::Ready(None),
-                fds,
-                counters: Counters::default(),
-            },
+            Some(Box::pin(init::init(sys, first))),
         );
+        let fds = &mut self.tasks.live_at(slot).fds;
+        for (fd, object) in [Object::ConsoleIn, Object::ConsoleOut, Object::ConsoleErr]
+            .into_iter()
+            .enumerate()
+        {
+            fds.set(syscalls::Fd(fd as u32), object);
+        }
         self.ready.spawned(pid);
         self.record(|| Event::Spawn {
             parent: Pid(0),
@@ -89,12 +84,16 @@ impl Kernel {
             fds: map,
             pgroup,
         } = request;
+        // Every child fd under the limit, every parent fd open: checked
+        // before anything is made.
+        let parent_fds = self.tasks.fds(parent);
+        for (child, from) in map.iter() {
+            if child.0 as usize >= self.config.max_fds {
+                return Err(Errno::EINVAL);
+            }
+            parent_fds.get(from)?;
+        }
         let ptask = self.task(parent);
-        let fds = FdTable::for_child(
-            map.iter()
-                .map(|(child, from)| (child, self.tasks.fds(parent).get(from))),
-            self.config.max_fds,
-        )?;
         let pgid = match pgroup {
             PGroup::Inherit => Some(ptask.pgid),
             PGroup::New => None,
@@ -119,9 +118,6 @@ impl Kernel {
         };
         let youngest = ptask.family.last_child;
         let pid = self.tasks.alloc_pid();
-        for object in fds.objects() {
-            self.retain(object);
-        }
         let (future, fault) = match start {
             Start::Ready(future) => (Some(future), None),
             Start::Program(main, args) => self.make_future(move |sys| main(sys, args)),
@@ -140,13 +136,20 @@ impl Kernel {
             },
             counters: Counters::default(),
         };
-        let live = Live {
-            future,
-            state: RunState::Ready(None),
-            fds,
-            counters: Counters::default(),
-        };
-        self.tasks.insert(task, live);
+        let slot = self.tasks.insert(task, future);
+        // The child's table is filled where it lives: built aside and
+        // copied in, it was read back in wide loads over the narrow stores
+        // that built it, which stalled (spawn).
+        for (child, from) in map.iter() {
+            let Ok(object) = self.tasks.fds(parent).get(from) else {
+                continue; // Not reached: checked above.
+            };
+            self.retain(object);
+            if let Some(replaced) = self.tasks.live_at(slot).fds.set(child, object) {
+                // The map named this child fd twice: the last one holds.
+                self.release(replaced);
+            }
+        }
         self.link_youngest(parent, pid, youngest);
         if self.config.trace {
             let name = self.task(pid).name().to_string();
@@ -231,12 +234,12 @@ impl Kernel {
     /// coroutine, close every descriptor, give the children to init, and
     /// tell the parent.
     pub(crate) fn exit_task(&mut self, pid: Pid, code: ExitCode) {
-        let Some(Live {
-            future,
-            state: was,
-            fds,
-            ..
-        }) = self.tasks.end(pid, code)
+        let Some((
+            slot,
+            Live {
+                future, state: was, ..
+            },
+        )) = self.tasks.end(pid, code)
         else {
             return; // Gone, or a zombie already.
         };
@@ -252,7 +255,8 @@ impl Kernel {
         if let Some(future) = future {
             self.drop_coroutine(pid, future);
         }
-        for object in fds.objects() {
+        // Closed where they are; the slot is free once they are.
+        while let Some(object) = self.tasks.live_at(slot).fds.take_last() {
             self.release(object);
         }
         // A connect in progress holds its socket until it is in an fd.

@@ -359,16 +359,40 @@ impl TaskTable {
         self.index.get(pid.0 as usize).copied().unwrap_or_default()
     }
 
+    /// Adds `task`, ready to run `future`, with no descriptors yet; the
+    /// slot of its live part, where the caller puts them (`live_at`).
     #[inline(always)]
-    pub(crate) fn insert(&mut self, task: Task, live: Live) {
+    pub(crate) fn insert(&mut self, task: Task, future: Option<TaskFuture>) -> usize {
         let pid = task.pid.0 as usize;
         let record = put(&mut self.records, &mut self.free_records, Some(task));
-        let live = put(&mut self.lives, &mut self.free_lives, live);
+        let live = match self.free_lives.pop() {
+            Some(slot) => {
+                // Field by field into the free slot (which holds nothing
+                // to drop): a `Live` built on the stack and copied in
+                // whole was read back in wide loads over the narrower
+                // stores that built it, which stalled (spawn).
+                let vacant = &mut self.lives[slot as usize];
+                vacant.future = future;
+                vacant.state = RunState::Ready(None);
+                vacant.counters = Counters::default();
+                slot + 1
+            }
+            None => {
+                self.lives.push(Live {
+                    future,
+                    state: RunState::Ready(None),
+                    fds: FdTable::EMPTY,
+                    counters: Counters::default(),
+                });
+                self.lives.len() as u32
+            }
+        };
         if self.index.len() <= pid {
             self.index.resize(pid + 1, Place::default());
         }
         self.index[pid] = Place { record, live };
         self.len += 1;
+        live as usize - 1
     }
 
     /// The live part in `slot`, which the caller got from `place` for a
@@ -379,9 +403,11 @@ impl TaskTable {
     }
 
     /// Ends `pid`'s life: its record stays, a zombie with `code`; its live
-    /// part is handed back. `None` if it has none (no such task, or a
-    /// zombie already).
-    pub(crate) fn end(&mut self, pid: Pid, code: ExitCode) -> Option<Live> {
+    /// part is handed back, but for its descriptors, which stay in `slot`
+    /// for the caller to close (`FdTable::take_last`) before the slot is
+    /// used again. `None` if it has none (no such task, or a zombie
+    /// already).
+    pub(crate) fn end(&mut self, pid: Pid, code: ExitCode) -> Option<(usize, Live)> {
         let place = self.index.get_mut(pid.0 as usize)?;
         let (record, slot) = (place.record()?, place.live()?);
         let task = self.records[record].as_mut()?;
@@ -392,12 +418,16 @@ impl TaskTable {
         task.counters = live.counters;
         // Field by field: the slot is left `VACANT` without copying it
         // whole twice (skynet: exit_task 5.5% -> 8.9% of the run that way).
-        Some(Live {
+        // The descriptors are not copied out either: a table moved whole
+        // was read back in wide loads over the narrower stores that moved
+        // it, which stalled (half of exit_task in spawn).
+        let ended = Live {
             future: live.future.take(),
             state: std::mem::replace(&mut live.state, VACANT_STATE),
-            fds: std::mem::take(&mut live.fds),
+            fds: FdTable::EMPTY,
             counters: live.counters,
-        })
+        };
+        Some((slot, ended))
     }
 
     /// Takes `pid` out of the table (a reaped zombie).
@@ -541,18 +571,9 @@ mod tests {
         }
     }
 
-    fn live() -> Live {
-        Live {
-            future: None,
-            state: RunState::Ready(None),
-            fds: FdTable::default(),
-            counters: Counters::default(),
-        }
-    }
-
     fn add(t: &mut TaskTable) -> Pid {
         let pid = t.alloc_pid();
-        t.insert(task(pid), live());
+        t.insert(task(pid), None);
         pid
     }
 

@@ -117,31 +117,6 @@ impl FdTable {
         self.slots_mut()[i].replace(object)
     }
 
-    /// A child's table: `(child fd, parent's object)` pairs, each child fd
-    /// under `limit` (`EINVAL` past it). The usual maps (0, 1, 2 and a few
-    /// more) are written straight into the inline slots.
-    pub(crate) fn for_child(
-        pairs: impl Iterator<Item = (Fd, Result<Object, Errno>)>,
-        limit: usize,
-    ) -> Result<FdTable, Errno> {
-        let mut table = FdTable::default();
-        for (fd, object) in pairs {
-            if fd.0 as usize >= limit {
-                return Err(Errno::EINVAL);
-            }
-            let object = object?;
-            match &mut table {
-                FdTable::Inline(slots) if (fd.0 as usize) < INLINE => {
-                    slots[fd.0 as usize] = Some(object);
-                }
-                _ => {
-                    table.set(fd, object);
-                }
-            }
-        }
-        Ok(table)
-    }
-
     pub(crate) fn remove(&mut self, fd: Fd) -> Result<Object, Errno> {
         let object = self
             .slots_mut()
@@ -156,8 +131,21 @@ impl FdTable {
         Ok(object)
     }
 
-    pub(crate) fn objects(&self) -> impl Iterator<Item = Object> + '_ {
-        self.slots().iter().flatten().copied()
+    /// Takes the object of the highest open fd out; `None` once none is
+    /// open (the table is then `EMPTY`, a heap one given back).
+    pub(crate) fn take_last(&mut self) -> Option<Object> {
+        match self {
+            FdTable::Inline(slots) => slots.iter_mut().rev().find_map(Option::take),
+            FdTable::Heap(v) => {
+                while let Some(slot) = v.pop() {
+                    if slot.is_some() {
+                        return slot;
+                    }
+                }
+                *self = FdTable::EMPTY;
+                None
+            }
+        }
     }
 }
 
