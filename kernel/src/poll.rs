@@ -101,8 +101,10 @@ impl Poller {
     }
 
     /// Waits up to `timeout` (`None`: for ever) and returns the tokens that
-    /// became ready. An interrupted wait returns no tokens.
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Vec<u64> {
+    /// became ready, each with the ways it did (a hang-up or an error
+    /// counts as both: a call either way would not block). An interrupted
+    /// wait returns no tokens.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Vec<(u64, Readiness)> {
         let timeout = match timeout {
             None => EpollTimeout::NONE,
             Some(d) if d.is_zero() => EpollTimeout::ZERO,
@@ -131,7 +133,7 @@ impl Poller {
                         TIMER_TOKEN => {
                             let _ = self.timer.wait();
                         }
-                        token => tokens.push(token),
+                        token => tokens.push((token, readiness(event.events()))),
                     }
                 }
                 tokens
@@ -139,5 +141,25 @@ impl Poller {
             Err(HostErrno::EINTR) => Vec::new(),
             Err(e) => panic!("epoll_wait failed: {e} (the kernel's poller is broken)"),
         }
+    }
+}
+
+/// What a host descriptor is ready for, as the poller reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Readiness {
+    pub read: bool,
+    pub write: bool,
+    /// The peer has closed its side, or the connection broke: a read will
+    /// never wait again, and the poller will not say so twice.
+    pub read_closed: bool,
+}
+
+fn readiness(flags: EpollFlags) -> Readiness {
+    let broken = flags.intersects(EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR);
+    let read_closed = broken || flags.contains(EpollFlags::EPOLLRDHUP);
+    Readiness {
+        read: read_closed || flags.contains(EpollFlags::EPOLLIN),
+        write: broken || flags.contains(EpollFlags::EPOLLOUT),
+        read_closed,
     }
 }

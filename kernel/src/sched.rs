@@ -465,12 +465,12 @@ impl Kernel {
             if sleeps {
                 self.cpu_clock.wake();
             }
-            for token in tokens {
+            for (token, ready) in tokens {
                 if token == WAKE_TOKEN {
                     self.inbox.acknowledge();
                     self.drain_inbox();
                 } else {
-                    self.host_ready(token);
+                    self.host_ready(token, ready);
                 }
             }
         }

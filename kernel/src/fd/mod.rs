@@ -152,7 +152,7 @@ impl FdTable {
 use syscalls::{Pid, Reply, SysResult};
 
 use crate::dispatch::Outcome;
-use crate::poll::Interest;
+use crate::poll::{Interest, Readiness};
 use crate::task::{RunState, WaitOn};
 use crate::Kernel;
 use host::Watch;
@@ -267,11 +267,11 @@ impl Kernel {
             Object::PipeWrite(id) => self.pipe_given(id, n),
             Object::ConsoleIn => self.console_taken(n, would_block),
             Object::ConsoleOut | Object::ConsoleErr => self.console_given(object, would_block),
-            Object::Socket(id) if would_block => {
+            Object::Socket(id) => {
                 let reading = self.trap.lent_a_reader();
-                self.socket_would_block(id, reading);
+                self.socket_moved(id, reading, moved);
             }
-            Object::Socket(_) | Object::Null => {}
+            Object::Null => {}
         }
     }
 
@@ -409,10 +409,10 @@ impl Kernel {
     }
 
     /// The host fd behind `token` may be ready: retry the tasks parked on it.
-    pub(crate) fn host_ready(&mut self, token: u64) {
+    pub(crate) fn host_ready(&mut self, token: u64, ready: Readiness) {
         use console::{STDERR_TOKEN, STDIN_TOKEN, STDOUT_TOKEN};
         if token >= socket::SOCKET_TOKEN {
-            self.socket_ready((token - socket::SOCKET_TOKEN) as u32);
+            self.socket_ready((token - socket::SOCKET_TOKEN) as u32, ready);
             return;
         }
         if let Some(host) = self.console.host_fd_mut(token) {
