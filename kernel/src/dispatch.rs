@@ -85,6 +85,7 @@ impl Kernel {
             Syscall::Sleep(duration) => self.sys_sleep(pid, duration),
             Syscall::Now => Done(Ok(Reply::Time(self.clock.now().as_nanos() as u64))),
             Syscall::SetDeadline(at) => Done(Ok(self.sys_set_deadline(pid, at))),
+            Syscall::DeadlineIn(limit) => Done(Ok(self.sys_deadline_in(pid, limit))),
             Syscall::Yield => Outcome::Yield,
             Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
             Syscall::Read { fd, len, .. } => self.sys_read(pid, fd, len),

@@ -136,7 +136,7 @@ pub struct Kernel {
     ready: runq::RunQueue,
     timers: Timers,
     /// Deadlines of the tasks that set one (`Sys::timeout`).
-    deadlines: task::PidMap<Duration>,
+    deadlines: task::PidMap<time::Deadline>,
     /// Tasks reaped so far, and tasks in use, when memory was last given
     /// back (`give_back_memory`).
     shrunk_at: (u64, usize),

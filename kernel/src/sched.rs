@@ -309,6 +309,7 @@ impl Kernel {
             self.complete(pid, timed_out(&on));
             return;
         }
+        self.arm_deadline(pid);
         if self.config.trace {
             let what = on.describe().to_string();
             self.trace.push(Event::Block(pid, what));

@@ -195,18 +195,28 @@ fn tick(watched: &Weak<Ticking>) {
     }
 }
 
+/// A task's deadline (`Syscall::SetDeadline`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    pub at: Duration,
+    /// Has a timer for it been set? Only once the task parks with it: a
+    /// server sets a deadline around every request, and most of its calls
+    /// finish without waiting, so most deadlines never need a timer.
+    armed: bool,
+}
+
 /// Does the timer entry (at, pid) still matter: `pid` sleeps until `at`,
 /// or is parked with `at` as its deadline?
 fn timer_live(
     tasks: &crate::task::TaskTable,
-    deadlines: &crate::task::PidMap<Duration>,
+    deadlines: &crate::task::PidMap<Deadline>,
     at: Duration,
     pid: Pid,
 ) -> bool {
     use crate::task::{RunState, WaitOn};
     match tasks.state(pid) {
         Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => true,
-        Some(RunState::Blocked(_)) => deadlines.get(&pid) == Some(&at),
+        Some(RunState::Blocked(_)) => deadlines.get(&pid).is_some_and(|d| d.at == at),
         _ => false,
     }
 }
@@ -236,15 +246,45 @@ impl crate::Kernel {
     /// Sets `pid`'s deadline; answers with the one it replaces.
     pub(crate) fn sys_set_deadline(&mut self, pid: Pid, at: Option<Duration>) -> syscalls::Reply {
         let before = match at {
-            Some(at) => {
-                self.timers.add(at, pid);
-                self.deadlines.insert(pid, at)
-            }
-            None => self.deadlines.remove(&pid),
+            Some(at) => self.put_deadline(pid, at),
+            None => self.deadlines.remove(&pid).map(|d| d.at),
         };
-        syscalls::Reply::Time(before.map_or(u64::MAX, |d| {
-            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1)
-        }))
+        deadline_reply(before)
+    }
+
+    /// Brings `pid`'s deadline to `limit` from now, unless it comes sooner;
+    /// answers with the one it replaces.
+    pub(crate) fn sys_deadline_in(&mut self, pid: Pid, limit: Duration) -> syscalls::Reply {
+        let at = self.clock.now().saturating_add(limit);
+        let before = self.deadlines.get(&pid).map(|d| d.at);
+        if before.is_none_or(|b| at < b) {
+            self.put_deadline(pid, at);
+        }
+        deadline_reply(before)
+    }
+
+    /// Makes `at` `pid`'s deadline, to be armed when it parks; returns the
+    /// one before. Set again to what it was, it stays armed: the timer set
+    /// for it is still there, or has gone off, and the deadline passed.
+    fn put_deadline(&mut self, pid: Pid, at: Duration) -> Option<Duration> {
+        let armed = self
+            .deadlines
+            .get(&pid)
+            .is_some_and(|d| d.at == at && d.armed);
+        self.deadlines
+            .insert(pid, Deadline { at, armed })
+            .map(|d| d.at)
+    }
+
+    /// Sets the timer of `pid`'s deadline, if it has one not armed yet: it
+    /// is parking.
+    pub(crate) fn arm_deadline(&mut self, pid: Pid) {
+        if let Some(deadline) = self.deadlines.get_mut(&pid) {
+            if !deadline.armed {
+                deadline.armed = true;
+                self.timers.add(deadline.at, pid);
+            }
+        }
     }
 
     /// Is `pid`'s deadline set and already past?
@@ -253,7 +293,7 @@ impl crate::Kernel {
             && self
                 .deadlines
                 .get(&pid)
-                .is_some_and(|&at| at <= self.clock.now())
+                .is_some_and(|d| d.at <= self.clock.now())
     }
 
     /// Parks `pid` until `duration` from now; a zero sleep is a yield.
@@ -333,4 +373,11 @@ mod cpu_clock_tests {
         assert!(woke > asleep, "waking moves the clock to now");
         assert!(within_10s(|| shared.now() > woke), "and the ticker goes on");
     }
+}
+
+/// A deadline as `SetDeadline` answers it (`u64::MAX`: none).
+fn deadline_reply(deadline: Option<Duration>) -> syscalls::Reply {
+    syscalls::Reply::Time(deadline.map_or(u64::MAX, |d| {
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1)
+    }))
 }

@@ -74,6 +74,12 @@ pub enum Syscall {
     /// replaces, in ns (`u64::MAX`: none). [`Sys::timeout`] is the way to
     /// use it.
     SetDeadline(Option<Duration>),
+    /// Bring the caller's deadline to this long from now, unless the one
+    /// set comes sooner (which then stays). Replies as `SetDeadline`, with
+    /// the deadline it replaces: one call where `Now` and `SetDeadline`
+    /// made two or three, for the timeouts a server sets around every
+    /// request.
+    DeadlineIn(Duration),
     /// Go behind every task that is ready now. Replies `Reply::Unit`.
     Yield,
     /// Make a pipe whose buffer holds `capacity` bytes (0: the default,
@@ -368,6 +374,7 @@ impl Syscall {
             Syscall::Sleep(_) => "sleep",
             Syscall::Now => "now",
             Syscall::SetDeadline(_) => "setdeadline",
+            Syscall::DeadlineIn(_) => "deadlinein",
             Syscall::Yield => "yield",
             Syscall::Pipe { .. } => "pipe",
             Syscall::Read { .. } => "read",

@@ -305,11 +305,7 @@ impl Sys {
         &self,
         at: Option<Duration>,
     ) -> impl Future<Output = Option<Duration>> + '_ {
-        Call::new(self.trap_call(Syscall::SetDeadline(at)), |r| match r {
-            Ok(Reply::Time(u64::MAX)) => None,
-            Ok(Reply::Time(ns)) => Some(Duration::from_nanos(ns)),
-            other => unexpected("setdeadline", other),
-        })
+        Call::new(self.trap_call(Syscall::SetDeadline(at)), deadline)
     }
 
     /// Runs `work` with a deadline `limit` from now (asyncio's `wait_for`):
@@ -329,11 +325,7 @@ impl Sys {
     /// # }
     /// ```
     pub async fn timeout<F: Future>(&self, limit: Duration, work: F) -> F::Output {
-        let at = self.now().await.saturating_add(limit);
-        let outer = self.set_deadline(Some(at)).await;
-        if let Some(outer) = outer.filter(|&o| o < at) {
-            self.set_deadline(Some(outer)).await;
-        }
+        let outer = Call::new(self.trap_call(Syscall::DeadlineIn(limit)), deadline).await;
         let out = work.await;
         self.set_deadline(outer).await;
         out
@@ -966,6 +958,15 @@ impl Command {
 
 fn unexpected<T>(call: &str, reply: SysResult<Reply>) -> T {
     panic!("kernel answered {call} with {reply:?}")
+}
+
+/// The deadline a `SetDeadline` or `DeadlineIn` replaced.
+fn deadline(reply: SysResult<Reply>) -> Option<Duration> {
+    match reply {
+        Ok(Reply::Time(u64::MAX)) => None,
+        Ok(Reply::Time(ns)) => Some(Duration::from_nanos(ns)),
+        other => unexpected("setdeadline", other),
+    }
 }
 
 fn unit(reply: SysResult<Reply>) -> SysResult<()> {
