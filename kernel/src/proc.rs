@@ -85,8 +85,9 @@ impl Kernel {
             pgroup,
         } = request;
         // Every child fd under the limit, every parent fd open: checked
-        // before anything is made.
-        let parent_fds = self.tasks.fds(parent);
+        // before anything is made. (The parent is the caller: alive.)
+        let parent_slot = self.tasks.place(parent).live().ok_or(Errno::ESRCH)?;
+        let parent_fds = &self.tasks.live_at(parent_slot).fds;
         for (child, from) in map.iter() {
             if child.0 as usize >= self.config.max_fds {
                 return Err(Errno::EINVAL);
@@ -141,7 +142,7 @@ impl Kernel {
         // copied in, it was read back in wide loads over the narrow stores
         // that built it, which stalled (spawn).
         for (child, from) in map.iter() {
-            let Ok(object) = self.tasks.fds(parent).get(from) else {
+            let Ok(object) = self.tasks.live_at(parent_slot).fds.get(from) else {
                 continue; // Not reached: checked above.
             };
             self.retain(object);

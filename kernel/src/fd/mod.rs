@@ -101,7 +101,17 @@ impl FdTable {
 
     /// Puts `object` at `fd`, returning what was there. Caller checks the
     /// limit.
+    #[inline]
     pub(crate) fn set(&mut self, fd: Fd, object: Object) -> Option<Object> {
+        let i = fd.0 as usize;
+        match self {
+            FdTable::Inline(slots) if i < INLINE => slots[i].replace(object),
+            _ => self.set_slow(fd, object),
+        }
+    }
+
+    /// `set` past the inline slots.
+    fn set_slow(&mut self, fd: Fd, object: Object) -> Option<Object> {
         let i = fd.0 as usize;
         if i >= self.slots().len() {
             match self {
