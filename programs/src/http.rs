@@ -453,6 +453,79 @@ pub async fn read_more(sys: &Sys, conn: Fd, buf: &mut Vec<u8>) -> Result<usize, 
     got
 }
 
+/// What a connection has sent and its reader has not taken yet, read a
+/// [`CHUNK`] at a time into memory zeroed once. [`read_more`] zeroes a
+/// chunk of its `Vec` before every read (safe code cannot read into
+/// memory not yet initialized): on a kept-alive connection, a read for
+/// each small request, that zeroing was 3% of `httpd`'s time under load.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// All zeroed once; `bytes[start..end]` is what has not been taken.
+    bytes: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Received {
+    /// The bytes received and not yet taken.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
+
+    /// How many bytes are held.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Takes the first `n` bytes away. Caller must hold at least `n`.
+    pub fn take(&mut self, n: usize) {
+        assert!(n <= self.len(), "taking {n} of {} bytes", self.len());
+        self.start += n;
+        if self.start == self.end {
+            // Empty: the next read starts at the front, so nothing ever
+            // moves while requests are taken whole.
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Appends one read's worth of `conn` (at most [`CHUNK`] bytes, as
+    /// [`read_more`]): how many bytes came (0 at end-of-file).
+    ///
+    /// # Errors
+    /// As `Sys::read`.
+    pub async fn read_more(&mut self, sys: &Sys, conn: Fd) -> Result<usize, Errno> {
+        self.make_room();
+        let got = sys
+            .read(conn, &mut self.bytes[self.end..self.end + CHUNK])
+            .await;
+        if let Ok(n) = got {
+            self.end += n;
+        }
+        got
+    }
+
+    /// Makes room for a chunk after what is held: moves it to the front
+    /// if it does not fit, and zeroes more memory only if it still does
+    /// not. So the memory held is at most what is held and a chunk.
+    fn make_room(&mut self) {
+        if self.bytes.len() - self.end >= CHUNK {
+            return;
+        }
+        self.bytes.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        if self.bytes.len() < self.end + CHUNK {
+            self.bytes.resize(self.end + CHUNK, 0);
+        }
+    }
+}
+
 /// An `http://HOST[:PORT][/PATH]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -711,6 +784,45 @@ mod tests {
             }
             assert_eq!(total, SIZE);
             assert!(most <= MAX_HEAD + 2 * CHUNK, "{most} bytes held");
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+    }
+
+    #[test]
+    fn received_bytes_come_in_order_however_they_are_read_and_taken() {
+        let out = kernel::testing::Harness::new(Vec::new()).run_fn(|sys| async move {
+            let (r, w) = sys.pipe().await.expect("pipe");
+            let mut received = Received::default();
+            // Every byte sent, and how many of them have been taken.
+            let mut sent = Vec::new();
+            let mut taken = 0;
+            for round in 0..300usize {
+                // Pieces of 1 to CHUNK + 1 bytes, a running count.
+                let size = round * 997 % (CHUNK + 1) + 1;
+                let piece: Vec<u8> = (sent.len()..sent.len() + size).map(|i| i as u8).collect();
+                sys.write_all(w, &piece).await.expect("write");
+                sent.extend_from_slice(&piece);
+                let got = received.read_more(&sys, r).await.expect("read");
+                assert!((1..=CHUNK).contains(&got));
+                assert_eq!(received.bytes(), &sent[taken..taken + received.len()]);
+                // Take all, none, or some; all when over a head's worth,
+                // as httpd does.
+                let n = match round % 3 {
+                    _ if received.len() > MAX_HEAD => received.len(),
+                    0 => received.len(),
+                    1 => 0,
+                    _ => received.len() / 2,
+                };
+                received.take(n);
+                taken += n;
+                assert_eq!(received.bytes(), &sent[taken..taken + received.len()]);
+                assert!(
+                    received.bytes.len() <= MAX_HEAD + CHUNK,
+                    "{} bytes of memory",
+                    received.bytes.len()
+                );
+            }
             0
         });
         assert_eq!(out.status, Some(0), "{}", out.stderr);

@@ -18,7 +18,7 @@ use syscalls::{Errno, ExitCode, Fd, Sys, TaskInfo};
 
 use crate::conn::Conn;
 use crate::duration::{within, Limit};
-use crate::http::{self, HeadError, Request};
+use crate::http::{self, HeadError, Received, Request};
 use crate::server;
 use crate::usage::{Opt, Spec};
 
@@ -184,7 +184,7 @@ enum Next {
 
 /// One connection: requests and responses until either side closes.
 async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
-    let mut buf = Vec::new();
+    let mut buf = Received::default();
     let mut first = true;
     loop {
         let next = next_request(&sys, conn, &mut buf, limits, first).await;
@@ -193,8 +193,8 @@ async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
             Next::Gone => break,
             Next::Refuse(reply) => (reply, true, 1),
             Next::Head(end) => {
-                let parsed = http::parse_request(&buf[..end]);
-                buf.drain(..end);
+                let parsed = http::parse_request(&buf.bytes()[..end]);
+                buf.take(end);
                 match parsed {
                     Ok(request) => {
                         let reply = respond(&sys, &request).await;
@@ -229,7 +229,7 @@ async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
 async fn next_request(
     sys: &Sys,
     conn: Conn,
-    buf: &mut Vec<u8>,
+    buf: &mut Received,
     limits: Limits,
     first: bool,
 ) -> Next {
@@ -238,7 +238,7 @@ async fn next_request(
         return Next::Refuse(reply);
     }
     if buf.is_empty() && !first {
-        match within(sys, limits.idle, http::read_more(sys, conn.input, buf)).await {
+        match within(sys, limits.idle, buf.read_more(sys, conn.input)).await {
             Ok(0) | Err(_) => return Next::Gone,
             Ok(_) => {}
         }
@@ -264,9 +264,9 @@ struct Blank {
 impl Blank {
     /// Drops the empty lines at the front of `buf`; `Err` with the response
     /// that refuses them when they go over the head's limit.
-    fn skip(&mut self, buf: &mut Vec<u8>) -> Result<(), Reply> {
-        let blank = http::leading_blank_lines(buf);
-        buf.drain(..blank);
+    fn skip(&mut self, buf: &mut Received) -> Result<(), Reply> {
+        let blank = http::leading_blank_lines(buf.bytes());
+        buf.take(blank);
         self.skipped += blank;
         if self.skipped > http::MAX_HEAD {
             return Err(Reply::fatal(
@@ -284,18 +284,18 @@ impl Blank {
 async fn read_head(
     sys: &Sys,
     conn: Fd,
-    buf: &mut Vec<u8>,
+    buf: &mut Received,
     mut blank: Blank,
 ) -> Result<Option<usize>, Option<Reply>> {
     loop {
         blank.skip(buf).map_err(Some)?;
-        match http::head_end(buf) {
+        match http::head_end(buf.bytes()) {
             Some(end) if end <= http::MAX_HEAD => return Ok(Some(end)),
             Some(_) => return Err(Some(too_large())),
             None if buf.len() > http::MAX_HEAD => return Err(Some(too_large())),
             None => {}
         }
-        match http::read_more(sys, conn, buf).await {
+        match buf.read_more(sys, conn).await {
             Ok(0) => return Ok(None),
             Ok(_) => {}
             Err(Errno::ETIMEDOUT) if !buf.is_empty() => {
@@ -645,6 +645,66 @@ mod tests {
                 .expect("a response");
             assert_eq!(r.status, 408);
             expect_closed(&sys, conn, &buf).await;
+        });
+    }
+
+    /// Reads one response on `conn` (no body after `HEAD` if `head`).
+    async fn response(sys: &Sys, conn: Conn, buf: &mut Vec<u8>, head: bool) -> (u16, String) {
+        let (r, body) = sys
+            .timeout(LIMIT, http::read_response(sys, conn.input, buf, head))
+            .await
+            .expect("a response");
+        (r.status, String::from_utf8(body).expect("text"))
+    }
+
+    #[test]
+    fn httpd_answers_requests_that_come_in_pieces() {
+        with_connection(|sys, conn| async move {
+            // Each request in three writes, apart in time (less than the
+            // request timeout): the first and a kept connection's next.
+            let mut buf = Vec::new();
+            for _ in 0..2 {
+                for piece in ["G", "ET /nope HTTP/1.1\r\nHo", "st: x\r\n\r\n"] {
+                    sys.sleep(Duration::from_millis(500)).await.expect("sleep");
+                    sys.write_all(conn.output, piece.as_bytes())
+                        .await
+                        .expect("send");
+                }
+                let (status, body) = response(&sys, conn, &mut buf, false).await;
+                assert_eq!(
+                    (status, body.as_str()),
+                    (404, "404 Not Found: no page at /nope\n")
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn httpd_answers_each_of_the_requests_that_come_in_one_read() {
+        with_connection(|sys, conn| async move {
+            // Three requests in one write: the server reads them at once.
+            let three = "GET / HTTP/1.1\r\nHost: x\r\n\r\n\
+                         HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n\
+                         \r\nGET /ps HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HT";
+            sys.write_all(conn.output, three.as_bytes())
+                .await
+                .expect("send");
+            let mut buf = Vec::new();
+            let (status, body) = response(&sys, conn, &mut buf, false).await;
+            assert_eq!(status, 200);
+            assert!(body.contains("<h1>coos</h1>"), "{body}");
+            assert_eq!(
+                response(&sys, conn, &mut buf, true).await,
+                (404, String::new())
+            );
+            let (status, body) = response(&sys, conn, &mut buf, false).await;
+            assert_eq!(status, 200);
+            assert!(body.starts_with("[\n{\"pid\":"), "{body}");
+            // The start of a fourth came with them; its rest comes later.
+            sys.write_all(conn.output, b"TP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .expect("send");
+            assert_eq!(response(&sys, conn, &mut buf, true).await.0, 404);
         });
     }
 
