@@ -58,6 +58,21 @@ pub async fn within<F: Future>(sys: &Sys, limit: Limit, work: F) -> F::Output {
     }
 }
 
+/// Sets the caller's deadline to `limit` from now (none for
+/// [`Limit::Never`]): a blocked call then returns `ETIMEDOUT`. For a task
+/// whose work comes in phases, one after another, each under its own
+/// limit: setting the next phase's deadline takes two calls (`now`,
+/// `set_deadline`), where [`within`] takes three for each phase (it also
+/// puts the deadline before it back). The caller must have no deadline
+/// of its own to keep: this one replaces it.
+pub async fn set_limit(sys: &Sys, limit: Limit) {
+    let at = match limit {
+        Limit::After(d) => Some(sys.now().await.saturating_add(d)),
+        Limit::Never => None,
+    };
+    sys.set_deadline(at).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use syscalls::{Errno, ExitCode, Fd, Sys, TaskInfo};
 
 use crate::conn::Conn;
-use crate::duration::{within, Limit};
+use crate::duration::{set_limit, Limit};
 use crate::http::{self, HeadError, Received, Request};
 use crate::server;
 use crate::usage::{Opt, Spec};
@@ -183,6 +183,14 @@ enum Next {
 }
 
 /// One connection: requests and responses until either side closes.
+///
+/// Each phase runs under a deadline set as it starts ([`set_limit`]):
+/// waiting for a kept connection's next request, and writing a response,
+/// under the idle limit; reading the rest of a head under the request
+/// limit; lingering under [`LINGER`]. A phase that never waits (its head
+/// came whole with the read before) sets none, and none is put back
+/// after a phase, the next one replacing it: four calls a kept-alive
+/// request where `within` around each phase made nine.
 async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
     let mut buf = Received::default();
     let mut first = true;
@@ -208,10 +216,8 @@ async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
         };
         let close = reply.close;
         let bytes = reply.bytes(with_body, minor);
-        if within(&sys, limits.idle, sys.write_all(conn.output, &bytes))
-            .await
-            .is_err()
-        {
+        set_limit(&sys, limits.idle).await;
+        if sys.write_all(conn.output, &bytes).await.is_err() {
             break;
         }
         if close {
@@ -238,12 +244,13 @@ async fn next_request(
         return Next::Refuse(reply);
     }
     if buf.is_empty() && !first {
-        match within(sys, limits.idle, buf.read_more(sys, conn.input)).await {
+        set_limit(sys, limits.idle).await;
+        match buf.read_more(sys, conn.input).await {
             Ok(0) | Err(_) => return Next::Gone,
             Ok(_) => {}
         }
     }
-    match within(sys, limits.request, read_head(sys, conn.input, buf, blank)).await {
+    match read_head(sys, conn.input, buf, blank, limits.request).await {
         Ok(Some(end)) => Next::Head(end),
         Ok(None) => Next::Gone,
         Err(Some(reply)) => Next::Refuse(reply),
@@ -278,15 +285,17 @@ impl Blank {
     }
 }
 
-/// Reads until `buf` holds a whole head: `Some(its end)`, `None` at
-/// end-of-file; `Err` with the response to refuse it with, or `Err(None)`
-/// when the connection failed.
+/// Reads until `buf` holds a whole head, within `limit` from its first
+/// read: `Some(its end)`, `None` at end-of-file; `Err` with the response
+/// to refuse it with, or `Err(None)` when the connection failed.
 async fn read_head(
     sys: &Sys,
     conn: Fd,
     buf: &mut Received,
     mut blank: Blank,
+    limit: Limit,
 ) -> Result<Option<usize>, Option<Reply>> {
+    let mut limited = false;
     loop {
         blank.skip(buf).map_err(Some)?;
         match http::head_end(buf.bytes()) {
@@ -294,6 +303,10 @@ async fn read_head(
             Some(_) => return Err(Some(too_large())),
             None if buf.len() > http::MAX_HEAD => return Err(Some(too_large())),
             None => {}
+        }
+        if !limited {
+            set_limit(sys, limit).await;
+            limited = true;
         }
         match buf.read_more(sys, conn).await {
             Ok(0) => return Ok(None),
@@ -395,18 +408,15 @@ fn json_string(text: &str) -> String {
 /// response the client has not read yet.
 async fn linger(sys: &Sys, conn: Conn) {
     let _ = conn.shutdown_output(sys).await;
+    set_limit(sys, Limit::After(LINGER)).await;
     let mut taken = 0;
     let mut buf = [0u8; 4096];
-    let _ = sys
-        .timeout(LINGER, async {
-            while taken < LINGER_BYTES {
-                match sys.read(conn.input, &mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => taken += n,
-                }
-            }
-        })
-        .await;
+    while taken < LINGER_BYTES {
+        match sys.read(conn.input, &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => taken += n,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -646,6 +656,68 @@ mod tests {
             assert_eq!(r.status, 408);
             expect_closed(&sys, conn, &buf).await;
         });
+    }
+
+    /// Asserts that `d` (the time something took) is `expected`, give or
+    /// take the virtual clock's scheduling.
+    fn assert_took(d: Duration, expected: Duration, what: &str) {
+        let slack = Duration::from_millis(10);
+        assert!(
+            d >= expected && d < expected + slack,
+            "{what}: took {d:?}, not {expected:?}"
+        );
+    }
+
+    #[test]
+    fn httpd_times_each_wait_from_its_start() {
+        let (request, idle) = match TEST_LIMITS {
+            Limits {
+                request: Limit::After(request),
+                idle: Limit::After(idle),
+            } => (request, idle),
+            _ => unreachable!("the test limits are finite"),
+        };
+        with_connection(move |sys, conn| async move {
+            // A kept connection's next request starts a second after the
+            // response and never ends: 408 at the request limit from its
+            // first byte.
+            let mut buf = Vec::new();
+            let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert_eq!(r.status, 200);
+            sys.sleep(Duration::from_secs(1)).await.expect("sleep");
+            sys.write_all(conn.output, b"GET / HTTP/1.1\r\nHo")
+                .await
+                .expect("send");
+            let sent = sys.now().await;
+            assert_eq!(response(&sys, conn, &mut buf, false).await.0, 408);
+            assert_took(sys.now().await - sent, request, "the 408");
+            expect_closed(&sys, conn, &buf).await;
+        });
+        with_connection(move |sys, conn| async move {
+            // A response, then silence: closed at the idle limit.
+            let mut buf = Vec::new();
+            let (r, _) = exchange(&sys, conn, &mut buf, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert_eq!(r.status, 200);
+            let answered = sys.now().await;
+            expect_closed(&sys, conn, &buf).await;
+            assert_took(sys.now().await - answered, idle, "the idle close");
+        });
+        // An error, then a client that keeps its side open and silent:
+        // the server lingers LINGER, then ends.
+        let out = Harness::new(crate::registry()).run_fn(|sys| async move {
+            let serve = |sys, conn| connection(sys, conn, TEST_LIMITS);
+            let (server, client) = serve_on_pipes(&sys, serve).await;
+            let mut buf = Vec::new();
+            let (r, _) = exchange(&sys, client, &mut buf, "GARBAGE\r\n\r\n").await;
+            assert_eq!(r.status, 400);
+            let refused = sys.now().await;
+            let waited = sys.timeout(LIMIT, sys.wait(server)).await;
+            assert_eq!(waited, Ok((server, 0)), "the connection task ends");
+            assert_took(sys.now().await - refused, super::LINGER, "the linger");
+            client.close(&sys).await;
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
     }
 
     /// Reads one response on `conn` (no body after `HEAD` if `head`).
