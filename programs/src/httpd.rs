@@ -11,6 +11,7 @@
 //! closes the connection. So what a client sends is held 8 KiB and one
 //! read at a time, and a client that sends without end is cut off.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -115,20 +116,22 @@ pub async fn main(sys: Sys, args: Vec<String>) -> ExitCode {
 struct Reply {
     status: u16,
     content_type: &'static str,
-    body: Vec<u8>,
+    /// Borrowed when it is a page that never changes (`/`): no copy of it
+    /// is made for each request.
+    body: Cow<'static, [u8]>,
     /// More fields, each `Name: value\r\n`.
-    extra: String,
+    extra: &'static str,
     /// Close the connection after it.
     close: bool,
 }
 
 impl Reply {
-    fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
+    fn new(status: u16, content_type: &'static str, body: impl Into<Cow<'static, [u8]>>) -> Reply {
         Reply {
             status,
             content_type,
             body: body.into(),
-            extra: String::new(),
+            extra: "",
             close: false,
         }
     }
@@ -136,7 +139,7 @@ impl Reply {
     /// An error page, `404 Not Found`.
     fn error(status: u16, detail: impl std::fmt::Display) -> Reply {
         let body = format!("{status} {}: {detail}\n", http::reason(status));
-        Reply::new(status, "text/plain; charset=utf-8", body)
+        Reply::new(status, "text/plain; charset=utf-8", body.into_bytes())
     }
 
     /// An error after which the connection closes.
@@ -147,28 +150,48 @@ impl Reply {
         }
     }
 
-    /// The head and (unless after `HEAD`) the body, as sent.
-    fn bytes(self, with_body: bool, minor: u8) -> Vec<u8> {
-        let mut head = format!(
-            "HTTP/1.1 {} {}\r\nServer: coos-httpd\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}",
-            self.status,
-            http::reason(self.status),
-            self.content_type,
-            self.body.len(),
-            self.extra
-        );
+    /// Puts the head and (unless after `HEAD`) the body, as sent, in
+    /// `out`, which a connection keeps from one response to the next. Built
+    /// a piece at a time: `format!`, a new `String` and a copy of the body
+    /// for each response cost some 150 ns a request, a sixth of httpd's
+    /// time in user space.
+    fn write_to(&self, out: &mut Vec<u8>, with_body: bool, minor: u8) {
+        out.clear();
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(out, self.status.into());
+        out.push(b' ');
+        out.extend_from_slice(http::reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\nServer: coos-httpd\r\nContent-Type: ");
+        out.extend_from_slice(self.content_type.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        push_decimal(out, self.body.len());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(self.extra.as_bytes());
         if self.close {
-            head.push_str("Connection: close\r\n");
+            out.extend_from_slice(b"Connection: close\r\n");
         } else if minor == 0 {
-            head.push_str("Connection: keep-alive\r\n");
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
+        out.extend_from_slice(b"\r\n");
         if with_body {
-            bytes.extend_from_slice(&self.body);
+            out.extend_from_slice(&self.body);
         }
-        bytes
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// How the wait for a request ended.
@@ -193,6 +216,7 @@ enum Next {
 /// request where `within` around each phase made nine.
 async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
     let mut buf = Received::default();
+    let mut out = Vec::new();
     let mut first = true;
     loop {
         let next = next_request(&sys, conn, &mut buf, limits, first).await;
@@ -215,9 +239,9 @@ async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
             }
         };
         let close = reply.close;
-        let bytes = reply.bytes(with_body, minor);
+        reply.write_to(&mut out, with_body, minor);
         set_limit(&sys, limits.idle).await;
-        if sys.write_all(conn.output, &bytes).await.is_err() {
+        if sys.write_all(conn.output, &out).await.is_err() {
             break;
         }
         if close {
@@ -342,7 +366,7 @@ async fn route(sys: &Sys, request: &Request) -> Reply {
         length.is_some_and(|n| n > 0) || request.fields.get("transfer-encoding").is_some();
     if !matches!(request.method.as_str(), "GET" | "HEAD") {
         let mut reply = Reply::error(405, format_args!("{} is not served", request.method));
-        reply.extra.push_str("Allow: GET, HEAD\r\n");
+        reply.extra = "Allow: GET, HEAD\r\n";
         // A body we do not read would be taken for the next request.
         reply.close = has_body;
         return reply;
@@ -351,8 +375,11 @@ async fn route(sys: &Sys, request: &Request) -> Reply {
         return Reply::fatal(413, "requests with a body are not accepted");
     }
     match request.path() {
-        Some("/") => Reply::new(200, "text/html; charset=utf-8", HOME),
-        Some("/ps") => Reply::new(200, "application/json", tasks_json(&sys.tasks().await)),
+        Some("/") => Reply::new(200, "text/html; charset=utf-8", HOME.as_bytes()),
+        Some("/ps") => {
+            let json = tasks_json(&sys.tasks().await);
+            Reply::new(200, "application/json", json.into_bytes())
+        }
         Some(path) => Reply::error(404, format_args!("no page at {path}")),
         None => Reply::fatal(400, "bad request target"),
     }
@@ -834,6 +861,15 @@ mod tests {
             );
             conn.close(&sys).await;
         });
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0, 7, 10, 596, 65_535, usize::MAX] {
+            let mut out = b"x".to_vec();
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]
