@@ -225,17 +225,17 @@ async fn connection(sys: Sys, conn: Conn, limits: Limits) -> ExitCode {
             Next::Gone => break,
             Next::Refuse(reply) => (reply, true, 1),
             Next::Head(end) => {
-                let parsed = http::parse_request(&buf.bytes()[..end]);
-                buf.take(end);
-                match parsed {
+                // The request borrows its head from `buf`: taken after.
+                let answer = match http::parse_request_borrowed(&buf.bytes()[..end]) {
                     Ok(request) => {
                         let reply = respond(&sys, &request).await;
-                        let minor = request.minor;
-                        (reply, request.method != "HEAD", minor)
+                        (reply, request.method != "HEAD", request.minor)
                     }
                     Err(e @ HeadError::Malformed(_)) => (Reply::fatal(400, e), true, 1),
                     Err(e @ HeadError::Version) => (Reply::fatal(505, e), true, 1),
-                }
+                };
+                buf.take(end);
+                answer
             }
         };
         let close = reply.close;
@@ -348,13 +348,13 @@ fn too_large() -> Reply {
 }
 
 /// The response to a well-formed request.
-async fn respond(sys: &Sys, request: &Request) -> Reply {
+async fn respond(sys: &Sys, request: &Request<&str>) -> Reply {
     let mut reply = route(sys, request).await;
     reply.close |= !request.keep_alive();
     reply
 }
 
-async fn route(sys: &Sys, request: &Request) -> Reply {
+async fn route(sys: &Sys, request: &Request<&str>) -> Reply {
     if request.minor >= 1 && request.fields.get("host").is_none() {
         return Reply::fatal(400, "HTTP/1.1 needs a Host field");
     }
@@ -364,7 +364,7 @@ async fn route(sys: &Sys, request: &Request) -> Reply {
     };
     let has_body =
         length.is_some_and(|n| n > 0) || request.fields.get("transfer-encoding").is_some();
-    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+    if !matches!(request.method, "GET" | "HEAD") {
         let mut reply = Reply::error(405, format_args!("{} is not served", request.method));
         reply.extra = "Allow: GET, HEAD\r\n";
         // A body we do not read would be taken for the next request.
