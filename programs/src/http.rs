@@ -3,7 +3,8 @@
 //! fields (strictly: a malformed head is an error, never a guess), the
 //! fields that frame a message and keep its connection, reading a response
 //! from a descriptor (its head whole, at most [`MAX_HEAD`]; its body a piece
-//! at a time, under a size limit), and `http://` URLs.
+//! at a time, under a size limit), the bytes a server has [`Received`],
+//! and `http://` URLs.
 
 use std::fmt;
 
