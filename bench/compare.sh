@@ -74,13 +74,36 @@ log=target/bench/compare-$(date +%Y%m%d-%H%M%S).log
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
+# stat_ticks PID FIELD...: the sum of these fields of /proc/PID/stat
+# (14 utime, 15 stime, 16 cutime, 17 cstime: CPU time in clock ticks).
+# The fields are counted after the command name, which may hold spaces.
+stat_ticks() {
+    local pid=$1 stat sum=0 f fields
+    shift
+    stat=$(<"/proc/$pid/stat")
+    read -ra fields <<<"${stat##*) }"
+    for f in "$@"; do
+        sum=$((sum + fields[f - 3]))
+    done
+    echo "$sum"
+}
+
 # httpd SIDE SERVER...: the network workload. Starts SERVER (with an
 # address to serve appended) on CPU 0, loads it from CPU 1 with
 # `wrk -t1 -c50 -d5s` once it answers, stops it, and prints a result line
 # like the other workloads' (check= is the count of socket errors and
 # non-2xx answers, which must be 0). One server alive at a time.
+#
+# The line also gives the CPU the server and wrk used during the run, in
+# percent of its length: server_cpu= near 100 says the server was the
+# bottleneck, wrk_cpu= near 100 that the load generator was, and then
+# req_per_s= understates the server. The server's time is its own
+# utime+stime; wrk's is what this shell's waited-for children
+# (cutime+cstime) gained while wrk ran, wrk being the only one.
 httpd() {
-    local side=$1 port out rps errors bad pid
+    local side=$1 port out rps errors bad pid hz t0 t1 server0 server1 wrk0 wrk1
+    # This shell (not a $(...) one, as it would be if read in there).
+    local shell=$BASHPID
     shift
     port=$((20000 + RANDOM % 20000))
     taskset -c 0 "$@" "127.0.0.1:$port" >/dev/null 2>&1 &
@@ -89,7 +112,14 @@ httpd() {
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
         sleep 0.05
     done
+    hz=$(getconf CLK_TCK)
+    server0=$(stat_ticks "$pid" 14 15)
+    wrk0=$(stat_ticks "$shell" 16 17)
+    t0=$(date +%s%N)
     out=$(taskset -c 1 wrk -t1 -c50 -d5s "http://127.0.0.1:$port/" 2>&1) || true
+    t1=$(date +%s%N)
+    server1=$(stat_ticks "$pid" 14 15) || server1=$server0
+    wrk1=$(stat_ticks "$shell" 16 17)
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -100,7 +130,11 @@ httpd() {
         echo "$out" >&2
         return 1
     fi
-    echo "bench=httpd n=5s req_per_s=$rps check=0"
+    # ticks * 100 / (hz * seconds), the seconds in ns.
+    local per=$((hz * (t1 - t0)))
+    echo "bench=httpd n=5s req_per_s=$rps check=0" \
+        "server_cpu=$(((server1 - server0) * 100 * 1000000000 / per))" \
+        "wrk_cpu=$(((wrk1 - wrk0) * 100 * 1000000000 / per))"
 }
 
 # run SIDE WORKLOAD COMMAND...: runs one benchmark, checks that it gave a

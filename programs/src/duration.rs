@@ -1,7 +1,8 @@
 //! Durations on command lines, as `sleep` reads them (`1.5`, `2m`, `1e-3`,
 //! `infinity`): a number of seconds with an optional `s`/`m`/`h`/`d`
 //! suffix; and [`Limit`], a time limit where 0 means "none" (as coreutils
-//! `timeout` reads its durations), with [`within`] to run a call under it.
+//! `timeout` reads its durations), with [`within`] to run a call under it
+//! and [`set_limit`] to start a task's next phase under one.
 //!
 //! `sleep.rs` still has its own copy of the interval parser; it can move to
 //! [`parse_seconds`] (same grammar, same tests).
@@ -58,6 +59,21 @@ pub async fn within<F: Future>(sys: &Sys, limit: Limit, work: F) -> F::Output {
     }
 }
 
+/// Sets the caller's deadline to `limit` from now (none for
+/// [`Limit::Never`]): a blocked call then returns `ETIMEDOUT`. For a task
+/// whose work comes in phases, one after another, each under its own
+/// limit: setting the next phase's deadline takes two calls (`now`,
+/// `set_deadline`), where [`within`] takes three for each phase (it also
+/// puts the deadline before it back). The caller must have no deadline
+/// of its own to keep: this one replaces it.
+pub async fn set_limit(sys: &Sys, limit: Limit) {
+    let at = match limit {
+        Limit::After(d) => Some(sys.now().await.saturating_add(d)),
+        Limit::Never => None,
+    };
+    sys.set_deadline(at).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +90,23 @@ mod tests {
         for bad in ["", "x", "-1", "1x", "s", "nan", "1 s", "1ss", "1ms"] {
             assert_eq!(parse_seconds(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn set_limit_replaces_the_deadline_in_force() {
+        let out = kernel::testing::Harness::new(Vec::new()).run_fn(|sys| async move {
+            let second = Duration::from_secs(1);
+            set_limit(&sys, Limit::After(Duration::from_secs(5))).await;
+            set_limit(&sys, Limit::After(second)).await;
+            let t0 = sys.now().await;
+            let slept = sys.sleep(Duration::from_secs(3)).await;
+            assert_eq!(slept, Err(syscalls::Errno::ETIMEDOUT));
+            assert_eq!(sys.now().await - t0, second, "the later limit holds");
+            set_limit(&sys, Limit::Never).await;
+            assert_eq!(sys.sleep(Duration::from_secs(3)).await, Ok(()));
+            0
+        });
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
     }
 
     #[test]
