@@ -113,6 +113,9 @@ pub struct KernelStats {
     /// Bytes the kernel's own tables hold: task slots, the pid index,
     /// pipes and their buffers, sockets.
     pub table_bytes: usize,
+    /// Timers set (sleeps and deadlines), including ones no longer
+    /// needed that have not yet come due.
+    pub timers: usize,
 }
 
 /// What `Kernel::step` did.
@@ -361,6 +364,7 @@ impl Kernel {
                 + self.pipes.capacity() * std::mem::size_of::<Option<Pipe>>()
                 + pipes
                 + self.sockets.capacity() * std::mem::size_of::<Option<fd::socket::Socket>>(),
+            timers: self.timers.len(),
         }
     }
 

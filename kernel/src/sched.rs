@@ -412,8 +412,10 @@ impl Kernel {
             }
             let result = match self.tasks.state(pid) {
                 Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => Ok(Reply::Unit),
-                Some(RunState::Blocked(on)) => timed_out(&on),
-                _ => continue,
+                _ => match self.deadline_timer(pid, at) {
+                    Some(timed_out) => timed_out,
+                    None => continue,
+                },
             };
             self.complete(pid, result);
         }
@@ -596,7 +598,7 @@ impl From<Option<PackedReply>> for Answer {
 
 /// How a call parked on `on` ends when its deadline comes: a write that
 /// moved bytes says how many; anything else says `ETIMEDOUT`.
-fn timed_out(on: &WaitOn) -> SysResult<Reply> {
+pub(crate) fn timed_out(on: &WaitOn) -> SysResult<Reply> {
     match on {
         WaitOn::Write { done, .. } if *done > 0 => Ok(Reply::Size(*done)),
         _ => Err(syscalls::Errno::ETIMEDOUT),

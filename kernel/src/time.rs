@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use syscalls::Pid;
+use syscalls::{Pid, Reply, SysResult};
 
 /// Which clock a kernel keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,15 +198,20 @@ fn tick(watched: &Weak<Ticking>) {
 /// A task's deadline (`Syscall::SetDeadline`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline {
-    pub at: Duration,
-    /// Has a timer for it been set? Only once the task parks with it: a
-    /// server sets a deadline around every request, and most of its calls
-    /// finish without waiting, so most deadlines never need a timer.
-    armed: bool,
+    /// The deadline; `None` once cleared, while its timer is still set.
+    at: Option<Duration>,
+    /// When the one timer kept for the task's deadlines goes off, if one
+    /// is set. It is set only once the task parks with a deadline (a
+    /// server sets one around every request, and most of its calls finish
+    /// without waiting), and it is kept while the deadline moves later
+    /// (each request's): when it goes off before the deadline, it is set
+    /// again for it. A timer per deadline set had a server keep one for
+    /// every request of the last 30 seconds (230,000 a second).
+    timer: Option<Duration>,
 }
 
 /// Does the timer entry (at, pid) still matter: `pid` sleeps until `at`,
-/// or is parked with `at` as its deadline?
+/// or `at` is the timer kept for its deadlines?
 fn timer_live(
     tasks: &crate::task::TaskTable,
     deadlines: &crate::task::PidMap<Deadline>,
@@ -216,8 +221,7 @@ fn timer_live(
     use crate::task::{RunState, WaitOn};
     match tasks.state(pid) {
         Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => true,
-        Some(RunState::Blocked(_)) => deadlines.get(&pid).is_some_and(|d| d.at == at),
-        _ => false,
+        _ => deadlines.get(&pid).is_some_and(|d| d.timer == Some(at)),
     }
 }
 
@@ -247,7 +251,7 @@ impl crate::Kernel {
     pub(crate) fn sys_set_deadline(&mut self, pid: Pid, at: Option<Duration>) -> syscalls::Reply {
         let before = match at {
             Some(at) => self.put_deadline(pid, at),
-            None => self.deadlines.remove(&pid).map(|d| d.at),
+            None => self.clear_deadline(pid),
         };
         deadline_reply(before)
     }
@@ -256,35 +260,71 @@ impl crate::Kernel {
     /// answers with the one it replaces.
     pub(crate) fn sys_deadline_in(&mut self, pid: Pid, limit: Duration) -> syscalls::Reply {
         let at = self.clock.now().saturating_add(limit);
-        let before = self.deadlines.get(&pid).map(|d| d.at);
+        let before = self.deadlines.get(&pid).and_then(|d| d.at);
         if before.is_none_or(|b| at < b) {
             self.put_deadline(pid, at);
         }
         deadline_reply(before)
     }
 
-    /// Makes `at` `pid`'s deadline, to be armed when it parks; returns the
-    /// one before. Set again to what it was, it stays armed: the timer set
-    /// for it is still there, or has gone off, and the deadline passed.
+    /// Makes `at` `pid`'s deadline; returns the one before. The timer kept
+    /// for its deadlines stays (see `Deadline::timer`).
     fn put_deadline(&mut self, pid: Pid, at: Duration) -> Option<Duration> {
-        let armed = self
-            .deadlines
-            .get(&pid)
-            .is_some_and(|d| d.at == at && d.armed);
-        self.deadlines
-            .insert(pid, Deadline { at, armed })
-            .map(|d| d.at)
+        let deadline = self.deadlines.entry(pid).or_insert(Deadline {
+            at: None,
+            timer: None,
+        });
+        deadline.at.replace(at)
     }
 
-    /// Sets the timer of `pid`'s deadline, if it has one not armed yet: it
-    /// is parking.
-    pub(crate) fn arm_deadline(&mut self, pid: Pid) {
-        if let Some(deadline) = self.deadlines.get_mut(&pid) {
-            if !deadline.armed {
-                deadline.armed = true;
-                self.timers.add(deadline.at, pid);
-            }
+    /// Clears `pid`'s deadline; returns it. Its record stays while its
+    /// timer is set, for the next deadline to use.
+    fn clear_deadline(&mut self, pid: Pid) -> Option<Duration> {
+        let deadline = self.deadlines.get_mut(&pid)?;
+        let before = deadline.at.take();
+        if deadline.timer.is_none() {
+            self.deadlines.remove(&pid);
         }
+        before
+    }
+
+    /// `pid` parks with its deadline (if it has one, not passed): makes
+    /// sure a timer goes off by then.
+    pub(crate) fn arm_deadline(&mut self, pid: Pid) {
+        let Some(deadline) = self.deadlines.get_mut(&pid) else {
+            return;
+        };
+        let Some(at) = deadline.at else {
+            return;
+        };
+        if deadline.timer.is_none_or(|t| t > at) {
+            deadline.timer = Some(at);
+            self.timers.add(at, pid);
+        }
+    }
+
+    /// The timer kept for `pid`'s deadlines went off at `at` (it is live):
+    /// the call it waits in ends if the deadline has come; if the deadline
+    /// moved later, the timer is set again for it (`None` either way).
+    pub(crate) fn deadline_timer(&mut self, pid: Pid, at: Duration) -> Option<SysResult<Reply>> {
+        use crate::task::RunState;
+        let now = self.clock.now();
+        let deadline = self.deadlines.get_mut(&pid)?;
+        debug_assert_eq!(deadline.timer, Some(at));
+        deadline.timer = None;
+        let Some(due) = deadline.at else {
+            self.deadlines.remove(&pid); // Cleared, and now no timer either.
+            return None;
+        };
+        let Some(RunState::Blocked(on)) = self.tasks.state(pid) else {
+            return None; // Not parked: set again when it parks.
+        };
+        if due <= now {
+            return Some(crate::sched::timed_out(&on));
+        }
+        deadline.timer = Some(due);
+        self.timers.add(due, pid);
+        None
     }
 
     /// Is `pid`'s deadline set and already past?
@@ -293,7 +333,8 @@ impl crate::Kernel {
             && self
                 .deadlines
                 .get(&pid)
-                .is_some_and(|d| d.at <= self.clock.now())
+                .and_then(|d| d.at)
+                .is_some_and(|at| at <= self.clock.now())
     }
 
     /// Parks `pid` until `duration` from now; a zero sleep is a yield.

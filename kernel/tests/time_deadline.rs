@@ -5,8 +5,11 @@
 
 mod support;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
+use kernel::Config;
 use syscalls::{Command, Errno, Fd, FdMap};
 
 fn s(n: u64) -> Duration {
@@ -148,4 +151,52 @@ fn a_deadline_ends_with_the_timeout_that_set_it() {
         0
     });
     run.expect_clean();
+}
+
+/// A server's loop: each read parks under a fresh deadline 30 s away and
+/// is answered a millisecond later. One timer serves the task's deadlines
+/// (set again for the deadline in force when it goes off early), not one
+/// per read: a timer per deadline left 10,000 set here, each for 30 s.
+#[test]
+fn a_deadline_moved_later_again_and_again_keeps_one_timer() {
+    const READS: u32 = 10_000;
+    let done = Rc::new(Cell::new(false));
+    let flag = done.clone();
+    let untraced = Config {
+        trace: false,
+        ..support::config()
+    };
+    let (mut kernel, _out, _err) = support::boot(b"", untraced, move |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        Command::from_fn(|sys| async move {
+            loop {
+                sys.sleep(Duration::from_millis(1)).await.unwrap();
+                if sys.write(Fd::STDOUT, b"x").await.is_err() {
+                    return 0;
+                }
+            }
+        })
+        .fds(FdMap::empty().set(Fd::STDOUT, w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        sys.close(w).await.unwrap();
+        let mut byte = [0u8; 1];
+        for _ in 0..READS {
+            assert_eq!(sys.timeout(s(30), sys.read(r, &mut byte)).await, Ok(1));
+        }
+        flag.set(true);
+        sys.close(r).await.unwrap();
+        sys.wait_any().await.unwrap();
+        0
+    });
+    let mut steps = 0u64;
+    while !done.get() {
+        kernel.step();
+        steps += 1;
+        assert!(steps < 10_000_000, "the reads did not finish");
+    }
+    assert_eq!(kernel.now(), Duration::from_millis(u64::from(READS)));
+    let timers = kernel.stats().timers;
+    assert!(timers <= 4, "{timers} timers set after {READS} reads");
 }
