@@ -235,6 +235,14 @@ awk -v order="${WORKLOADS[*]}" '
             print "compare.sh: " w ": check=" c " (" side ") differs from check=" checks[w, "check"] > "/dev/stderr"; bad = 1
         }
         checks[w, "check"] = c
+        if (w == "httpd") {
+            # CPU per request, in microseconds: the percentage of the run the server
+            # used, over the requests it answered in a second.
+            cpu = field(line, "server_cpu")
+            if (cpu != "") vals["httpd-us", side, ++count["httpd-us", side]] = cpu * 1e4 / v
+            cpu = field(line, "wrk_cpu")
+            if (cpu != "") vals["httpd-wrk", side, ++count["httpd-wrk", side]] = cpu
+        }
     }
     END {
         fmt = "%-17s %-15s %12s %12s %8s %9s  %s\n"
@@ -258,6 +266,16 @@ awk -v order="${WORKLOADS[*]}" '
                 }
                 printf fmt, name, metric[w], num(c), num(t), ratio < 0 ? "-" : sprintf("%.2fx", ratio), goal, met
             }
+        }
+        if (count["httpd-us", "coos"] && count["httpd-us", "tokio"]) {
+            # A saturated load generator sets the rate, whichever server is
+            # faster: the CPU each server spent on a request tells them apart.
+            c = median("httpd-us" SUBSEP "coos"); t = median("httpd-us" SUBSEP "tokio")
+            printf "\nhttpd: server CPU per request %.2f us (coos), %.2f us (tokio): %.2fx", c, t, c / t
+            busy = median("httpd-wrk" SUBSEP "coos") >= 95
+            printf "; wrk at %d%% and %d%% of its CPU%s\n", median("httpd-wrk" SUBSEP "coos"),
+                median("httpd-wrk" SUBSEP "tokio"),
+                busy ? " (saturated: req/s is the rate of wrk, not of the servers)" : ""
         }
         exit bad
     }
