@@ -669,7 +669,7 @@ impl<'a> TrapCall<'a> {
 
     /// A write's poll moved bytes (`moved`), `done` of its `len` are in:
     /// it ends, or traps again for the rest.
-    #[inline]
+    #[inline(always)]
     fn wrote(
         &mut self,
         done: usize,
