@@ -190,7 +190,7 @@ impl Kernel {
                         self.record(|| Event::Syscall(pid, unsafe { &*call }.name()));
                         // SAFETY: as above; dispatch reads it before a call
                         // that ends the task drops the future.
-                        let outcome = unsafe { self.dispatch(pid, call) };
+                        let outcome = unsafe { self.dispatch(pid, live_slot, call) };
                         // Still running unless the call ended us: only the
                         // task whose turn it is is `Running`; its live slot
                         // is free once it ended (or another task's).
