@@ -57,11 +57,19 @@ impl Kernel {
     /// read back in one load what was written in parts (a stalled load on
     /// every call).
     ///
+    /// `slot` is the caller's live slot (`TaskTable::live_at`): the hot
+    /// calls find its descriptors there, with no look-up by pid.
+    ///
     /// # Safety
     /// `call` points to the request of the task's call future, which has
     /// not been polled or dropped since it trapped. (A call that ends the
     /// task drops that future: the fields are read before that.)
-    pub(crate) unsafe fn dispatch(&mut self, pid: Pid, call: *const Syscall) -> Outcome {
+    pub(crate) unsafe fn dispatch(
+        &mut self,
+        pid: Pid,
+        slot: usize,
+        call: *const Syscall,
+    ) -> Outcome {
         use Outcome::Done;
         // SAFETY: the caller's contract. Not an argument reference: that
         // would have to stay valid for the whole call, past an exit.
@@ -88,8 +96,8 @@ impl Kernel {
             Syscall::DeadlineIn(limit) => Done(Ok(self.sys_deadline_in(pid, limit))),
             Syscall::Yield => Outcome::Yield,
             Syscall::Pipe { capacity } => Done(self.sys_pipe(pid, capacity)),
-            Syscall::Read { fd, len, .. } => self.sys_read(pid, fd, len),
-            Syscall::Write { fd, len, done, .. } => self.sys_write(pid, fd, len, done),
+            Syscall::Read { fd, len, .. } => self.sys_read(pid, slot, fd, len),
+            Syscall::Write { fd, len, done, .. } => self.sys_write(pid, slot, fd, len, done),
             Syscall::Close(fd) => Done(self.sys_close(pid, fd)),
             Syscall::Dup2(from, to) => Done(self.sys_dup2(pid, from, to)),
             Syscall::Dup(fd) => Done(self.sys_dup(pid, fd)),

@@ -130,7 +130,7 @@ impl Kernel {
                     Outcome::Move(lent) => Answer::Move(lent),
                     // Someone else took the bytes: parked again.
                     Outcome::Block(on) => {
-                        self.block(pid, on);
+                        self.block(live_slot, pid, on);
                         return;
                     }
                     Outcome::Yield | Outcome::Gone => {
@@ -142,8 +142,6 @@ impl Kernel {
             // itself (a timer, a child).
             RunState::Blocked(_) | RunState::Running | RunState::Zombie(_) => return,
         };
-        let mut future =
-            (self.tasks.live_at(live_slot).future.take()).expect("a ready task has its coroutine");
         self.record(|| Event::Run(pid));
         self.watchdog.enter(started, &self.tasks);
         let mut cx = Context::from_waker(Waker::noop());
@@ -167,6 +165,11 @@ impl Kernel {
                 }
             };
             self.watchdog.task_code(pid);
+            // Polled where it lives: a call that ends the task (an exit,
+            // a kill of itself) finds it there, and it is not moved out
+            // and back for every call.
+            let future = (self.tasks.live_at(live_slot).future.as_mut())
+                .expect("a running task has its coroutine");
             let polled = panic::guard(|| future.as_mut().poll(&mut cx));
             self.watchdog.kernel_code();
             // The bytes the poll moved are accounted for first: its next
@@ -181,17 +184,13 @@ impl Kernel {
                 // its Rc; the task just returned Pending.
                 Ok(Poll::Pending) => match unsafe { (*trap).take_request() }.map(|c| c as *const Syscall) {
                     Some(call) => {
-                        let live = self.tasks.live_at(live_slot);
-                        live.counters.syscalls += 1;
-                        // Back in the task, where exit_task finds it if this
-                        // call ends the task.
-                        live.future = Some(future);
+                        self.tasks.live_at(live_slot).counters.syscalls += 1;
                         // SAFETY: the request lives in the task's call
                         // future, not polled or dropped since it trapped.
                         self.record(|| Event::Syscall(pid, unsafe { &*call }.name()));
                         // SAFETY: as above; dispatch reads it before a call
                         // that ends the task drops the future.
-                        let outcome = unsafe { self.dispatch(pid, call) };
+                        let outcome = unsafe { self.dispatch(pid, live_slot, call) };
                         // Still running unless the call ended us: only the
                         // task whose turn it is is `Running`; its live slot
                         // is free once it ended (or another task's).
@@ -202,13 +201,11 @@ impl Kernel {
                         match outcome {
                             Outcome::Done(r) if budget > 1 => {
                                 budget -= 1;
-                                future = live.future.take().expect("the running task has its coroutine");
                                 answer = Answer::Reply(self.pack_answer(pid, r));
                                 continue;
                             }
                             Outcome::Move(lent) if budget > 1 => {
                                 budget -= 1;
-                                future = live.future.take().expect("the running task has its coroutine");
                                 answer = Answer::Move(lent);
                                 continue;
                             }
@@ -229,7 +226,7 @@ impl Kernel {
                                 self.ready.push_back(pid);
                             }
                             Outcome::Block(on) => {
-                                self.block(pid, on);
+                                self.block(live_slot, pid, on);
                             }
                             Outcome::Gone => {}
                         }
@@ -238,7 +235,7 @@ impl Kernel {
                     None => "returned Pending without a system call (a program must only await coos system calls)".to_string(),
                 },
                 Ok(Poll::Ready(code)) => {
-                    self.drop_coroutine(pid, future);
+                    self.drop_live_coroutine(pid, live_slot);
                     self.exit_task(pid, code);
                     return;
                 }
@@ -247,7 +244,7 @@ impl Kernel {
             self.trap.clear();
             let name = self.task(pid).name().to_string();
             self.kernel_message(&format!("coos: pid {pid} ({name}): {fault}\n"));
-            self.drop_coroutine(pid, future);
+            self.drop_live_coroutine(pid, live_slot);
             self.exit_task(pid, 101);
             return;
         }
@@ -258,9 +255,19 @@ impl Kernel {
     /// of one task's turn is the start of the next one's (the kernel's own
     /// work between them goes to the task before), and once before the
     /// kernel sleeps in the poller.
+    #[inline]
     pub(crate) fn charge_running(&mut self, now: u64) {
         if let Some((slot, pid, since)) = self.charging.take() {
             self.tasks.charge(slot, pid, now.wrapping_sub(since));
+        }
+    }
+
+    /// Drops the coroutine of the running task `pid`, in live slot `slot`,
+    /// before the task ends (as `drop_coroutine`).
+    #[cold]
+    fn drop_live_coroutine(&mut self, pid: Pid, slot: usize) {
+        if let Some(future) = self.tasks.live_at(slot).future.take() {
+            self.drop_coroutine(pid, future);
         }
     }
 
@@ -276,8 +283,10 @@ impl Kernel {
 
     /// Parks `pid` on `on`, unless its deadline has passed: then the call
     /// ends as timed out at once.
+    /// `slot` is the live slot of `pid`, whose turn it is: its state is
+    /// written there, with no look-up by pid.
     #[inline]
-    fn block(&mut self, pid: Pid, on: WaitOn) {
+    fn block(&mut self, slot: usize, pid: Pid, on: WaitOn) {
         if self.config.trace || !self.deadlines.is_empty() {
             return self.block_slow(pid, on);
         }
@@ -299,7 +308,7 @@ impl Kernel {
             },
             other => other,
         };
-        self.tasks.set_state(pid, RunState::Blocked(on));
+        self.tasks.live_at(slot).state = RunState::Blocked(on);
     }
 
     /// `block` with a deadline set, or a trace to write.

@@ -443,7 +443,18 @@ impl Trap {
     /// Kernel side: forget whatever the slot holds (a reply nobody took, a
     /// request from a task that was not the one polled, what a request
     /// carried and the kernel did not take).
+    ///
+    /// In line up to the common case, an empty slot (every answer the
+    /// kernel puts clears first: a call cost ~15 instructions a message).
+    #[inline]
     pub fn clear(&self) {
+        if self.holds.get() != Holds::Empty {
+            self.clear_held();
+        }
+    }
+
+    #[cold]
+    fn clear_held(&self) {
         match self.holds.replace(Holds::Empty) {
             Holds::Empty | Holds::Transfer | Holds::Again => {}
             Holds::Request => {
@@ -658,7 +669,7 @@ impl<'a> TrapCall<'a> {
 
     /// A write's poll moved bytes (`moved`), `done` of its `len` are in:
     /// it ends, or traps again for the rest.
-    #[inline]
+    #[inline(always)]
     fn wrote(
         &mut self,
         done: usize,

@@ -188,18 +188,27 @@ impl Kernel {
         Ok(Reply::Pipe(r, w))
     }
 
-    pub(crate) fn sys_read(&mut self, pid: Pid, fd: Fd, len: usize) -> Outcome {
-        match self.tasks.fds(pid).get(fd) {
+    /// A read by `pid`, whose live slot is `slot`.
+    pub(crate) fn sys_read(&mut self, pid: Pid, slot: usize, fd: Fd, len: usize) -> Outcome {
+        match self.tasks.live_at(slot).fds.get(fd) {
             Ok(object) => self.read_object(pid, fd, object, len),
             Err(e) => Outcome::Done(Err(e)),
         }
     }
 
-    pub(crate) fn sys_write(&mut self, pid: Pid, fd: Fd, len: usize, done: usize) -> Outcome {
+    /// A write by `pid`, whose live slot is `slot`.
+    pub(crate) fn sys_write(
+        &mut self,
+        pid: Pid,
+        slot: usize,
+        fd: Fd,
+        len: usize,
+        done: usize,
+    ) -> Outcome {
         if done > len {
             return Outcome::Done(Err(Errno::EINVAL));
         }
-        match self.tasks.fds(pid).get(fd) {
+        match self.tasks.live_at(slot).fds.get(fd) {
             Ok(object) => self.write_object(pid, fd, object, len, done),
             Err(e) => Outcome::Done(Err(e)),
         }

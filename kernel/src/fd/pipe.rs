@@ -120,18 +120,25 @@ impl Ring {
 
     /// Makes room for `n` more bytes (growing, doubling, up to
     /// `capacity`); the caller keeps the total within `capacity`.
+    #[inline]
     pub(crate) fn reserve(&mut self, n: usize, capacity: usize) {
         if self.len + n > self.data.len() {
-            let size = (self.data.len() * 2)
-                .max(self.len + n)
-                .max(Ring::MIN)
-                .min(capacity.max(self.len + n));
-            let mut data = vec![0u8; size].into_boxed_slice();
-            let held = self.pop_into(&mut data);
-            self.data = data;
-            self.head = 0;
-            self.len = held;
+            self.grow(n, capacity);
         }
+    }
+
+    /// `reserve` when the memory is too small.
+    #[cold]
+    fn grow(&mut self, n: usize, capacity: usize) {
+        let size = (self.data.len() * 2)
+            .max(self.len + n)
+            .max(Ring::MIN)
+            .min(capacity.max(self.len + n));
+        let mut data = vec![0u8; size].into_boxed_slice();
+        let held = self.pop_into(&mut data);
+        self.data = data;
+        self.head = 0;
+        self.len = held;
     }
 
     /// The free room for the next `n` bytes (reserved), as two runs: to
@@ -247,8 +254,11 @@ impl Kernel {
     /// A reader's poll took `n` bytes: the buffer lets them go, and the
     /// writer whose turn it is may go on.
     pub(crate) fn pipe_taken(&mut self, id: u32, n: usize) {
-        self.pipe_mut(id).buf.consume(n);
-        self.wake_pipe_writer(id);
+        let pipe = self.pipe_mut(id);
+        pipe.buf.consume(n);
+        if !pipe.write_waiters.is_empty() {
+            self.wake_pipe_writer(id);
+        }
     }
 
     /// Lends the writer's next poll room in the buffer for what is left of
@@ -265,6 +275,23 @@ impl Kernel {
         let pipe = self.pipe_mut(id);
         if pipe.readers == 0 {
             return Outcome::Done(Err(Errno::EPIPE));
+        }
+        if pipe.write_waiters.is_empty() {
+            // No writer waits (the common case): this one's turn, found
+            // with the one look at the pipe.
+            let room = pipe.room_for(len, done);
+            if room > 0 {
+                pipe.buf.reserve(room, pipe.capacity);
+                let transfer = Transfer::In(pipe.buf.room(room));
+                return self.lend(Object::PipeWrite(id), transfer);
+            }
+            pipe.write_waiters.push_back(pid);
+            return Outcome::Block(WaitOn::Write {
+                fd,
+                object: Object::PipeWrite(id),
+                len,
+                done,
+            });
         }
         // Writers take turns: one that comes while others wait goes behind
         // them, so no write is ever interleaved with another's bytes, even
@@ -305,8 +332,11 @@ impl Kernel {
         if n == 0 {
             return;
         }
-        self.pipe_mut(id).buf.commit(n);
-        self.wake_pipe_readers(id);
+        let pipe = self.pipe_mut(id);
+        pipe.buf.commit(n);
+        if !pipe.read_waiters.is_empty() {
+            self.wake_pipe_readers(id);
+        }
     }
 
     /// Are writers parked on pipe `id`? Drops stale entries (writers that
