@@ -153,8 +153,12 @@ fn two_thousand_tasks_blocked_on_sockets_leave_the_poller_asleep() {
     let status = kernel::testing::run(&mut kernel, Budget::DEFAULT);
     let waits = kernel.stats().poller_waits - before;
     assert_eq!(status, 0, "{}", String::from_utf8_lossy(&err.borrow()));
+    // The 4,000 sockets' first edges can trickle in over more waits than
+    // MOST_WAITS when the host is busy (74 seen with builds running beside
+    // the test); a kernel that spins on them returns hundreds of thousands
+    // of times.
     assert!(
-        waits <= MOST_WAITS,
+        waits <= 10 * MOST_WAITS,
         "the poller returned {waits} times in {IDLE:?} with {CLIENTS} sockets waited on"
     );
 }
