@@ -121,10 +121,11 @@ impl RunState {
 /// `ppid` when the parent dies (the task goes to init).
 ///
 /// The record keeps who the task is; what it runs with (coroutine, state,
-/// descriptors) is its `Live` part, kept beside it in the table and freed
-/// when it ends. A zombie is only its record: a parent with a million
-/// children not yet reaped holds 80 MB of them, not 160 (at 160 bytes a
-/// task, a third of `bench spawn` was the host's page faults).
+/// descriptors, its own children) is its `Live` part, kept beside it in
+/// the table and freed when it ends. A zombie is only its record: a
+/// parent with a million children not yet reaped holds 56 MB of them (at
+/// 160 bytes a task, a third of `bench spawn` was the host's page faults;
+/// at 80, a fifth). So the record holds nothing a zombie does without.
 pub(crate) struct Task {
     pub pid: Pid,
     pub ppid: Pid,
@@ -133,7 +134,9 @@ pub(crate) struct Task {
     pub code: Option<ExitCode>,
     pub family: Family,
     /// argv, shared with children started by `spawn_fn` (they inherit it).
-    pub argv: Rc<[String]>,
+    /// Behind a thin pointer: 8 bytes a zombie fewer than `Rc<[String]>`,
+    /// and only `ps` and messages read it.
+    pub argv: Rc<Vec<String>>,
     /// Its totals once it ended (while it lives, its `Live` keeps them).
     pub counters: Counters,
 }
@@ -157,6 +160,9 @@ pub(crate) struct Live {
     pub state: RunState,
     pub fds: FdTable,
     pub counters: Counters,
+    /// Its children, which only a task that lives has (one that ends
+    /// gives them to init).
+    pub children: Children,
 }
 
 impl Live {
@@ -177,24 +183,34 @@ impl Live {
             syscalls: 0,
             cpu: 0,
         },
+        children: Children {
+            first: NO_PID,
+            last: NO_PID,
+            last_zombie: NO_PID,
+        },
     };
 }
 
 const VACANT_STATE: RunState = RunState::Zombie(0);
 
-/// A task's place among its relatives. Its children form a doubly linked
-/// list through their `next`/`prev` siblings: O(1) to add, remove, and hand
-/// to init. The list starts with the children that ended and wait to be
-/// reaped, oldest first, up to `last_zombie`; the live ones follow, oldest
-/// first, to `last_child`. So `wait_any` takes the head, and a child that
-/// ends before its younger siblings (the usual order) is already in place.
-/// `NO_PID` (0) ends a link.
+/// A task's place among its siblings. A task's children form a doubly
+/// linked list through their `next`/`prev`: O(1) to add, remove, and hand
+/// to init. `NO_PID` (0) ends a link.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Family {
-    pub first_child: Pid,
-    pub last_child: Pid,
     pub next: Pid,
     pub prev: Pid,
+}
+
+/// The ends of a task's list of children (in its `Live`: a zombie has no
+/// children). The list starts with the children that ended and wait to be
+/// reaped, oldest first, up to `last_zombie`; the live ones follow, oldest
+/// first, to `last`. So `wait_any` takes the head, and a child that ends
+/// before its younger siblings (the usual order) is already in place.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Children {
+    pub first: Pid,
+    pub last: Pid,
     pub last_zombie: Pid,
 }
 
@@ -375,6 +391,7 @@ impl TaskTable {
                 vacant.future = future;
                 vacant.state = RunState::Ready(None);
                 vacant.counters = Counters::default();
+                vacant.children = Children::default();
                 slot + 1
             }
             None => {
@@ -383,6 +400,7 @@ impl TaskTable {
                     state: RunState::Ready(None),
                     fds: FdTable::EMPTY,
                     counters: Counters::default(),
+                    children: Children::default(),
                 });
                 self.lives.len() as u32
             }
@@ -403,10 +421,10 @@ impl TaskTable {
     }
 
     /// Ends `pid`'s life: its record stays, a zombie with `code`; its live
-    /// part is handed back, but for its descriptors, which stay in `slot`
-    /// for the caller to close (`FdTable::take_last`) before the slot is
-    /// used again. `None` if it has none (no such task, or a zombie
-    /// already).
+    /// part is handed back (its children with it, for the caller to give
+    /// to init), but for its descriptors, which stay in `slot` for the
+    /// caller to close (`FdTable::take_last`) before the slot is used
+    /// again. `None` if it has none (no such task, or a zombie already).
     pub(crate) fn end(&mut self, pid: Pid, code: ExitCode) -> Option<(usize, Live)> {
         let place = self.index.get_mut(pid.0 as usize)?;
         let (record, slot) = (place.record()?, place.live()?);
@@ -426,6 +444,7 @@ impl TaskTable {
             state: std::mem::replace(&mut live.state, VACANT_STATE),
             fds: FdTable::EMPTY,
             counters: live.counters,
+            children: live.children,
         };
         Some((slot, ended))
     }
@@ -484,6 +503,19 @@ impl TaskTable {
         if let Some(live) = self.live_mut(pid) {
             live.state = state;
         }
+    }
+
+    /// The ends of `pid`'s list of children (none once it ended).
+    #[inline]
+    pub(crate) fn children(&self, pid: Pid) -> Children {
+        self.live(pid)
+            .map_or_else(Children::default, |live| live.children)
+    }
+
+    /// The ends of `pid`'s list of children, if it lives.
+    #[inline]
+    pub(crate) fn children_mut(&mut self, pid: Pid) -> Option<&mut Children> {
+        self.live_mut(pid).map(|live| &mut live.children)
     }
 
     /// The descriptors of `pid` (none once it ended).
@@ -565,7 +597,7 @@ mod tests {
             ppid: Pid(0),
             pgid: pid,
             code: None,
-            argv: Rc::from(vec!["t".to_string()]),
+            argv: Rc::new(vec!["t".to_string()]),
             family: Family::default(),
             counters: Counters::default(),
         }
