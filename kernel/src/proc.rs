@@ -10,7 +10,7 @@ use syscalls::{
 
 use crate::dispatch::Outcome;
 use crate::fd::Object;
-use crate::task::{Children, Counters, Family, Live, RunState, Task, WaitOn, NO_PID};
+use crate::task::{Children, Family, Live, RunState, Task, Totals, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
 /// How a new task's coroutine comes to be.
@@ -52,7 +52,7 @@ impl Kernel {
                 code: None,
                 argv: Rc::new(vec!["init".to_string()]),
                 family: Family::default(),
-                counters: Counters::default(),
+                totals: Totals::default(),
             },
             Some(Box::pin(init::init(sys, first))),
         );
@@ -135,7 +135,7 @@ impl Kernel {
                 prev: youngest,
                 ..Family::default()
             },
-            counters: Counters::default(),
+            totals: Totals::default(),
         };
         let slot = self.tasks.insert(task, future);
         // The child's table is filled where it lives: built aside and

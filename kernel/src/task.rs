@@ -123,9 +123,10 @@ impl RunState {
 /// The record keeps who the task is; what it runs with (coroutine, state,
 /// descriptors, its own children) is its `Live` part, kept beside it in
 /// the table and freed when it ends. A zombie is only its record: a
-/// parent with a million children not yet reaped holds 56 MB of them (at
+/// parent with a million children not yet reaped holds 48 MB of them (at
 /// 160 bytes a task, a third of `bench spawn` was the host's page faults;
-/// at 80, a fifth). So the record holds nothing a zombie does without.
+/// at 80, a fifth). So the record holds nothing a zombie does without,
+/// and what it holds is packed.
 pub(crate) struct Task {
     pub pid: Pid,
     pub ppid: Pid,
@@ -138,8 +139,23 @@ pub(crate) struct Task {
     /// and only `ps` and messages read it.
     pub argv: Rc<Vec<String>>,
     /// Its totals once it ended (while it lives, its `Live` keeps them).
-    pub counters: Counters,
+    pub totals: Totals,
 }
+
+/// A zombie's counters, in 16 bytes. The counts almost always fit in 32
+/// bits; a task that made more calls than that (or was scheduled more
+/// often) has them kept whole in `TaskTable::spilled`, and `SPILLED`
+/// here. Its CPU time stays here: the rest of the turn it ended in is
+/// charged to it after it ended.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Totals {
+    cpu: u64,
+    scheduled: u32,
+    syscalls: u32,
+}
+
+/// `Totals` counts kept in `TaskTable::spilled`.
+const SPILLED: u32 = u32::MAX;
 
 /// What a task has been given, for `ps`.
 #[derive(Clone, Copy, Default)]
@@ -240,11 +256,34 @@ pub(crate) struct TaskTable {
     lives: Vec<Live>,
     free_records: Vec<u32>,
     free_lives: Vec<u32>,
+    /// The counters of zombies whose counts did not fit in their `Totals`.
+    spilled: PidMap<Counters>,
     next_pid: u32,
     pid_max: u32,
     len: usize,
     /// Tasks taken out of the table so far.
     reaped: u64,
+}
+
+impl Totals {
+    /// `counters` packed; `None` if a count may not fit.
+    #[inline]
+    fn pack(counters: Counters) -> Option<Totals> {
+        // One test for both counts (it may send a pair that fits to be
+        // spilled: rare, and never wrong).
+        if counters.scheduled | counters.syscalls >= u64::from(SPILLED) {
+            return None;
+        }
+        Some(Totals {
+            cpu: counters.cpu,
+            scheduled: counters.scheduled as u32,
+            syscalls: counters.syscalls as u32,
+        })
+    }
+
+    fn spilled(&self) -> bool {
+        self.scheduled == SPILLED
+    }
 }
 
 /// Where a pid's record and live part are: slot + 1 in each slab (0: none).
@@ -310,6 +349,7 @@ impl TaskTable {
             lives: Vec::new(),
             free_records: Vec::new(),
             free_lives: Vec::new(),
+            spilled: PidMap::default(),
             next_pid: 1,
             pid_max: pid_max.max(2),
             len: 0,
@@ -433,7 +473,14 @@ impl TaskTable {
         self.free_lives.push(slot as u32);
         let live = &mut self.lives[slot];
         task.code = Some(code);
-        task.counters = live.counters;
+        task.totals = Totals::pack(live.counters).unwrap_or_else(|| {
+            self.spilled.insert(pid, live.counters);
+            Totals {
+                cpu: live.counters.cpu,
+                scheduled: SPILLED,
+                syscalls: SPILLED,
+            }
+        });
         // Field by field: the slot is left `VACANT` without copying it
         // whole twice (skynet: exit_task 5.5% -> 8.9% of the run that way).
         // The descriptors are not copied out either: a table moved whole
@@ -458,6 +505,12 @@ impl TaskTable {
             self.free_lives.push(live as u32);
         }
         self.index[pid.0 as usize] = Place::default();
+        if self.records[record]
+            .as_ref()
+            .is_some_and(|t| t.totals.spilled())
+        {
+            self.spilled.remove(&pid);
+        }
         self.free_records.push(record as u32);
         self.len -= 1;
         self.reaped += 1;
@@ -544,8 +597,25 @@ impl TaskTable {
     pub(crate) fn states(&self) -> impl Iterator<Item = (&Task, RunState, Counters)> {
         self.iter().filter_map(|t| match self.live(t.pid) {
             Some(live) => Some((t, live.state, live.counters)),
-            None => Some((t, RunState::Zombie(t.code?), t.counters)),
+            None => Some((t, RunState::Zombie(t.code?), self.totals(t))),
         })
+    }
+
+    /// The counters of `task`, a zombie.
+    pub(crate) fn totals(&self, task: &Task) -> Counters {
+        let Totals {
+            cpu,
+            scheduled,
+            syscalls,
+        } = task.totals;
+        match self.spilled.get(&task.pid) {
+            Some(whole) if task.totals.spilled() => Counters { cpu, ..*whole },
+            _ => Counters {
+                cpu,
+                scheduled: u64::from(scheduled),
+                syscalls: u64::from(syscalls),
+            },
+        }
     }
 
     /// Charges `ticks` ns of CPU time to `pid`, whose live part was in `slot`
@@ -555,7 +625,7 @@ impl TaskTable {
         if self.place(pid).live() == Some(slot) {
             self.lives[slot].counters.cpu += ticks;
         } else if let Some(task) = self.get_mut(pid) {
-            task.counters.cpu += ticks;
+            task.totals.cpu += ticks;
         }
     }
 }
@@ -599,7 +669,7 @@ mod tests {
             code: None,
             argv: Rc::new(vec!["t".to_string()]),
             family: Family::default(),
-            counters: Counters::default(),
+            totals: Totals::default(),
         }
     }
 
@@ -650,7 +720,7 @@ mod tests {
         // Its counters went with it; the rest of the turn it ended in is
         // charged to it too.
         t.charge(slot, a, 7);
-        let counters = t.get(a).unwrap().counters;
+        let counters = t.totals(t.get(a).unwrap());
         assert_eq!((counters.syscalls, counters.cpu), (5, 17));
 
         // The freed live part is the next task's; b's is untouched.
@@ -658,13 +728,46 @@ mod tests {
         assert_eq!(t.place(c).live(), a_live);
         t.charge(slot, a, 1);
         assert_eq!(t.live(c).unwrap().counters.cpu, 0, "a's time is not c's");
-        assert_eq!(t.get(a).unwrap().counters.cpu, 18);
+        assert_eq!(t.totals(t.get(a).unwrap()).cpu, 18);
         assert!(matches!(t.state(b), Some(RunState::Ready(None))));
 
         assert!(t.remove(a).is_some());
         assert!(t.state(a).is_none() && t.get(a).is_none());
         assert!(t.remove(a).is_none());
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_zombie_keeps_counts_too_big_for_its_record_whole() {
+        let mut t = TaskTable::new(100);
+        let a = add(&mut t);
+        let b = add(&mut t);
+        let big = u64::from(u32::MAX) + 7;
+        t.live_mut(a).unwrap().counters = Counters {
+            scheduled: 3,
+            syscalls: big,
+            cpu: 1,
+        };
+        t.live_mut(b).unwrap().counters.scheduled = u64::from(u32::MAX);
+        t.end(a, 0);
+        t.end(b, 0);
+        let slot = t.place(a).record().unwrap();
+        t.charge(slot, a, 1);
+        let counters = t.totals(t.get(a).unwrap());
+        assert_eq!(
+            (counters.scheduled, counters.syscalls, counters.cpu),
+            (3, big, 2)
+        );
+        assert_eq!(t.totals(t.get(b).unwrap()).scheduled, u64::from(u32::MAX));
+        t.remove(a);
+        t.remove(b);
+        assert!(t.spilled.is_empty(), "a reaped zombie's counts go with it");
+    }
+
+    #[test]
+    fn a_zombie_record_is_48_bytes() {
+        // What a million zombies cost in memory and page faults.
+        assert_eq!(std::mem::size_of::<Option<Task>>(), 48);
     }
 
     #[test]
