@@ -10,7 +10,7 @@ use syscalls::{
 
 use crate::dispatch::Outcome;
 use crate::fd::Object;
-use crate::task::{Children, Family, Live, RunState, Task, Totals, WaitOn, NO_PID};
+use crate::task::{Family, Live, RunState, Task, Totals, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
 /// How a new task's coroutine comes to be.
@@ -335,14 +335,16 @@ impl Kernel {
         }
     }
 
-    /// Removes the zombie `child` from the table.
-    fn reap(&mut self, child: Pid) {
-        let task = self.task(child);
-        let (ppid, family) = (task.ppid, task.family);
-        // Its own links go with its record.
-        self.unlink(ppid, child, family);
-        self.tasks.remove(child);
+    /// Removes the zombie `child` from the table: its exit status.
+    fn reap(&mut self, child: Pid) -> ExitCode {
+        let task = self
+            .tasks
+            .remove(child)
+            .expect("a task reaped is in the table");
+        // Its own links went with its record; its siblings are joined.
+        self.unlink(task.ppid, child, task.family);
         self.record(|| Event::Reap(child));
+        task.code.expect("a task reaped is a zombie")
     }
 
     /// Adds a live child, the youngest: at the end of the list.
@@ -410,41 +412,30 @@ impl Kernel {
     }
 
     pub(crate) fn sys_wait(&mut self, pid: Pid, child: Option<Pid>, hang: bool) -> Outcome {
-        let reaped = match child {
+        let ended = match child {
             Some(child) => {
                 let Some(task) = self.tasks.get(child).filter(|t| t.ppid == pid) else {
                     return Outcome::Done(Err(Errno::ECHILD));
                 };
-                task.code.map(|code| (child, code))
+                task.is_zombie().then_some(child)
             }
             None => {
                 let children = self.tasks.children(pid);
                 if children.first == NO_PID {
                     return Outcome::Done(Err(Errno::ECHILD));
                 }
-                self.pop_zombie(children)
+                // The oldest unreaped ended child: the head of the list.
+                (children.last_zombie != NO_PID).then_some(children.first)
             }
         };
-        match reaped {
-            Some((child, code)) => {
-                self.reap(child);
+        match ended {
+            Some(child) => {
+                let code = self.reap(child);
                 Outcome::Done(Ok(Reply::Waited(child, code)))
             }
             None if hang => Outcome::Block(WaitOn::Child { pid: child }),
             None => Outcome::Done(Ok(Reply::Unit)),
         }
-    }
-
-    /// The oldest unreaped ended child of those: the head of the list.
-    fn pop_zombie(&self, children: Children) -> Option<(Pid, ExitCode)> {
-        if children.last_zombie == NO_PID {
-            return None;
-        }
-        let code = self.task(children.first).code;
-        Some((
-            children.first,
-            code.expect("the children up to last_zombie are zombies"),
-        ))
     }
 
     pub(crate) fn sys_kill(&mut self, caller: Pid, target: Pid, signal: Signal) -> Outcome {
