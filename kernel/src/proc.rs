@@ -10,7 +10,7 @@ use syscalls::{
 
 use crate::dispatch::Outcome;
 use crate::fd::Object;
-use crate::task::{Counters, Family, Live, RunState, Task, WaitOn, NO_PID};
+use crate::task::{Family, Live, RunState, Task, Totals, WaitOn, NO_PID};
 use crate::{init, panic, Event, Kernel};
 
 /// How a new task's coroutine comes to be.
@@ -50,9 +50,9 @@ impl Kernel {
                 ppid: Pid(0),
                 pgid: pid,
                 code: None,
-                argv: Rc::from(vec!["init".to_string()]),
+                argv: Rc::new(vec!["init".to_string()]),
                 family: Family::default(),
-                counters: Counters::default(),
+                totals: Totals::default(),
             },
             Some(Box::pin(init::init(sys, first))),
         );
@@ -105,19 +105,19 @@ impl Kernel {
             if args.is_empty() {
                 ptask.argv.clone()
             } else {
-                Rc::from(args)
+                Rc::new(args)
             }
         };
         let (argv, start) = match image {
             Image::Program(name) => {
                 let program = *self.programs.get(name.as_str()).ok_or(Errno::ENOENT)?;
                 let args = if args.is_empty() { vec![name] } else { args };
-                (Rc::from(args.clone()), Start::Program(program.main, args))
+                (Rc::new(args.clone()), Start::Program(program.main, args))
             }
             Image::Fn(main) => (inherited(args), Start::Fn(main)),
             Image::Task(future) => (inherited(args), Start::Ready(future)),
         };
-        let youngest = ptask.family.last_child;
+        let youngest = self.tasks.live_at(parent_slot).children.last;
         let pid = self.tasks.alloc_pid();
         let (future, fault) = match start {
             Start::Ready(future) => (Some(future), None),
@@ -135,7 +135,7 @@ impl Kernel {
                 prev: youngest,
                 ..Family::default()
             },
-            counters: Counters::default(),
+            totals: Totals::default(),
         };
         let slot = self.tasks.insert(task, future);
         // The child's table is filled where it lives: built aside and
@@ -151,7 +151,15 @@ impl Kernel {
                 self.release(replaced);
             }
         }
-        self.link_youngest(parent, pid, youngest);
+        // Linked in as the youngest, through the parent's slot at hand.
+        if youngest != NO_PID {
+            self.task_mut(youngest).family.next = pid;
+        }
+        let children = &mut self.tasks.live_at(parent_slot).children;
+        if youngest == NO_PID {
+            children.first = pid;
+        }
+        children.last = pid;
         if self.config.trace {
             let name = self.task(pid).name().to_string();
             self.record(|| Event::Spawn {
@@ -238,7 +246,10 @@ impl Kernel {
         let Some((
             slot,
             Live {
-                future, state: was, ..
+                future,
+                state: was,
+                children,
+                ..
             },
         )) = self.tasks.end(pid, code)
         else {
@@ -274,18 +285,17 @@ impl Kernel {
             self.halted = Some(code);
             return;
         }
-        // Give any children to init.
-        loop {
-            let child = self.task(pid).family.first_child;
-            if child == NO_PID {
-                break;
-            }
-            self.detach(pid, child);
+        // Give any children to init. (The list they were in went with
+        // this task's live part: each one's links are made anew.)
+        let mut child = children.first;
+        while child != NO_PID {
+            let next = self.task(child).family.next;
             self.task_mut(child).ppid = Pid::INIT;
             self.link_child(Pid::INIT, child);
             if let Some(code) = self.task(child).code {
                 self.notify_parent(child, code);
             }
+            child = next;
         }
         self.notify_parent(pid, code);
     }
@@ -295,11 +305,15 @@ impl Kernel {
     fn notify_parent(&mut self, child: Pid, code: ExitCode) {
         let task = self.task(child);
         let (ppid, prev) = (task.ppid, task.family.prev);
-        let waiting = match self.tasks.state(ppid) {
-            Some(RunState::Blocked(WaitOn::Child { pid: None })) => true,
-            Some(RunState::Blocked(WaitOn::Child { pid: Some(p) })) => p == child,
-            Some(_) => false,
-            None => return,
+        // A parent that ended is init after the kernel halted: nobody
+        // waits any more.
+        let Some(parent) = self.tasks.live_mut(ppid) else {
+            return;
+        };
+        let waiting = match parent.state {
+            RunState::Blocked(WaitOn::Child { pid: None }) => true,
+            RunState::Blocked(WaitOn::Child { pid: Some(p) }) => p == child,
+            _ => false,
         };
         if waiting {
             self.reap(child);
@@ -308,67 +322,59 @@ impl Kernel {
             // Into the zombie part of the children, after the last zombie.
             // Children mostly end in the order they started: then the child
             // is the first live one, already in place.
-            let parent = self.task_mut(ppid);
-            let last_zombie = parent.family.last_zombie;
+            let last_zombie = parent.children.last_zombie;
             if prev == last_zombie {
-                parent.family.last_zombie = child;
+                parent.children.last_zombie = child;
             } else {
                 self.detach(ppid, child);
                 self.attach(ppid, child, last_zombie);
-                self.task_mut(ppid).family.last_zombie = child;
+                if let Some(children) = self.tasks.children_mut(ppid) {
+                    children.last_zombie = child;
+                }
             }
         }
     }
 
-    /// Removes the zombie `child` from the table.
-    fn reap(&mut self, child: Pid) {
-        let task = self.task(child);
-        let (ppid, family) = (task.ppid, task.family);
-        // Its own links go with its record.
-        self.unlink(ppid, child, family);
-        self.tasks.remove(child);
+    /// Removes the zombie `child` from the table: its exit status.
+    fn reap(&mut self, child: Pid) -> ExitCode {
+        let task = self
+            .tasks
+            .remove(child)
+            .expect("a task reaped is in the table");
+        // Its own links went with its record; its siblings are joined.
+        self.unlink(task.ppid, child, task.family);
         self.record(|| Event::Reap(child));
+        task.code.expect("a task reaped is a zombie")
     }
 
     /// Adds a live child, the youngest: at the end of the list.
     fn link_child(&mut self, parent: Pid, child: Pid) {
-        let youngest = self.task(parent).family.last_child;
-        let family = &mut self.task_mut(child).family;
-        family.prev = youngest;
-        family.next = NO_PID;
-        self.link_youngest(parent, child, youngest);
-    }
-
-    /// Ends `parent`'s list with `child`, whose `prev` is already its elder
-    /// sibling `youngest` (a spawn makes the record so: no lookup of it).
-    fn link_youngest(&mut self, parent: Pid, child: Pid, youngest: Pid) {
-        if youngest == NO_PID {
-            self.task_mut(parent).family.first_child = child;
-        } else {
-            self.task_mut(youngest).family.next = child;
-        }
-        self.task_mut(parent).family.last_child = child;
+        self.attach(parent, child, self.tasks.children(parent).last);
     }
 
     /// Puts `child` in `parent`'s list right after `after` (`NO_PID`: first).
     fn attach(&mut self, parent: Pid, child: Pid, after: Pid) {
         let next = if after == NO_PID {
-            self.task(parent).family.first_child
+            self.tasks.children(parent).first
         } else {
             self.task(after).family.next
         };
         let family = &mut self.task_mut(child).family;
         family.prev = after;
         family.next = next;
-        if after == NO_PID {
-            self.task_mut(parent).family.first_child = child;
-        } else {
+        if after != NO_PID {
             self.task_mut(after).family.next = child;
         }
-        if next == NO_PID {
-            self.task_mut(parent).family.last_child = child;
-        } else {
+        if next != NO_PID {
             self.task_mut(next).family.prev = child;
+        }
+        if let Some(children) = self.tasks.children_mut(parent) {
+            if after == NO_PID {
+                children.first = child;
+            }
+            if next == NO_PID {
+                children.last = child;
+            }
         }
     }
 
@@ -384,17 +390,18 @@ impl Kernel {
     /// Joins `child`'s neighbours (its `links`) around it, in `parent`'s
     /// list and in the parent's ends of it; the child's own links are left.
     fn unlink(&mut self, parent: Pid, child: Pid, links: Family) {
-        let Family { prev, next, .. } = links;
-        let family = &mut self.task_mut(parent).family;
-        if family.last_zombie == child {
-            // The zombie before it, if any, is now the last one.
-            family.last_zombie = prev;
-        }
-        if prev == NO_PID {
-            family.first_child = next;
-        }
-        if next == NO_PID {
-            family.last_child = prev;
+        let Family { prev, next } = links;
+        if let Some(children) = self.tasks.children_mut(parent) {
+            if children.last_zombie == child {
+                // The zombie before it, if any, is now the last one.
+                children.last_zombie = prev;
+            }
+            if prev == NO_PID {
+                children.first = next;
+            }
+            if next == NO_PID {
+                children.last = prev;
+            }
         }
         if prev != NO_PID {
             self.task_mut(prev).family.next = next;
@@ -405,41 +412,30 @@ impl Kernel {
     }
 
     pub(crate) fn sys_wait(&mut self, pid: Pid, child: Option<Pid>, hang: bool) -> Outcome {
-        let reaped = match child {
+        let ended = match child {
             Some(child) => {
                 let Some(task) = self.tasks.get(child).filter(|t| t.ppid == pid) else {
                     return Outcome::Done(Err(Errno::ECHILD));
                 };
-                task.code.map(|code| (child, code))
+                task.is_zombie().then_some(child)
             }
             None => {
-                if self.task(pid).family.first_child == NO_PID {
+                let children = self.tasks.children(pid);
+                if children.first == NO_PID {
                     return Outcome::Done(Err(Errno::ECHILD));
                 }
-                self.pop_zombie(pid)
+                // The oldest unreaped ended child: the head of the list.
+                (children.last_zombie != NO_PID).then_some(children.first)
             }
         };
-        match reaped {
-            Some((child, code)) => {
-                self.reap(child);
+        match ended {
+            Some(child) => {
+                let code = self.reap(child);
                 Outcome::Done(Ok(Reply::Waited(child, code)))
             }
             None if hang => Outcome::Block(WaitOn::Child { pid: child }),
             None => Outcome::Done(Ok(Reply::Unit)),
         }
-    }
-
-    /// The oldest unreaped ended child of `pid`: the head of its children.
-    fn pop_zombie(&self, pid: Pid) -> Option<(Pid, ExitCode)> {
-        let family = self.task(pid).family;
-        if family.last_zombie == NO_PID {
-            return None;
-        }
-        let code = self.task(family.first_child).code;
-        Some((
-            family.first_child,
-            code.expect("the children up to last_zombie are zombies"),
-        ))
     }
 
     pub(crate) fn sys_kill(&mut self, caller: Pid, target: Pid, signal: Signal) -> Outcome {

@@ -121,10 +121,12 @@ impl RunState {
 /// `ppid` when the parent dies (the task goes to init).
 ///
 /// The record keeps who the task is; what it runs with (coroutine, state,
-/// descriptors) is its `Live` part, kept beside it in the table and freed
-/// when it ends. A zombie is only its record: a parent with a million
-/// children not yet reaped holds 80 MB of them, not 160 (at 160 bytes a
-/// task, a third of `bench spawn` was the host's page faults).
+/// descriptors, its own children) is its `Live` part, kept beside it in
+/// the table and freed when it ends. A zombie is only its record: a
+/// parent with a million children not yet reaped holds 48 MB of them (at
+/// 160 bytes a task, a third of `bench spawn` was the host's page faults;
+/// at 80, a fifth). So the record holds nothing a zombie does without,
+/// and what it holds is packed.
 pub(crate) struct Task {
     pub pid: Pid,
     pub ppid: Pid,
@@ -133,10 +135,27 @@ pub(crate) struct Task {
     pub code: Option<ExitCode>,
     pub family: Family,
     /// argv, shared with children started by `spawn_fn` (they inherit it).
-    pub argv: Rc<[String]>,
+    /// Behind a thin pointer: 8 bytes a zombie fewer than `Rc<[String]>`,
+    /// and only `ps` and messages read it.
+    pub argv: Rc<Vec<String>>,
     /// Its totals once it ended (while it lives, its `Live` keeps them).
-    pub counters: Counters,
+    pub totals: Totals,
 }
+
+/// A zombie's counters, in 16 bytes. The counts almost always fit in 32
+/// bits; a task that made more calls than that (or was scheduled more
+/// often) has them kept whole in `TaskTable::spilled`, and `SPILLED`
+/// here. Its CPU time stays here: the rest of the turn it ended in is
+/// charged to it after it ended.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Totals {
+    cpu: u64,
+    scheduled: u32,
+    syscalls: u32,
+}
+
+/// `Totals` counts kept in `TaskTable::spilled`.
+const SPILLED: u32 = u32::MAX;
 
 /// What a task has been given, for `ps`.
 #[derive(Clone, Copy, Default)]
@@ -157,6 +176,9 @@ pub(crate) struct Live {
     pub state: RunState,
     pub fds: FdTable,
     pub counters: Counters,
+    /// Its children, which only a task that lives has (one that ends
+    /// gives them to init).
+    pub children: Children,
 }
 
 impl Live {
@@ -177,24 +199,34 @@ impl Live {
             syscalls: 0,
             cpu: 0,
         },
+        children: Children {
+            first: NO_PID,
+            last: NO_PID,
+            last_zombie: NO_PID,
+        },
     };
 }
 
 const VACANT_STATE: RunState = RunState::Zombie(0);
 
-/// A task's place among its relatives. Its children form a doubly linked
-/// list through their `next`/`prev` siblings: O(1) to add, remove, and hand
-/// to init. The list starts with the children that ended and wait to be
-/// reaped, oldest first, up to `last_zombie`; the live ones follow, oldest
-/// first, to `last_child`. So `wait_any` takes the head, and a child that
-/// ends before its younger siblings (the usual order) is already in place.
-/// `NO_PID` (0) ends a link.
+/// A task's place among its siblings. A task's children form a doubly
+/// linked list through their `next`/`prev`: O(1) to add, remove, and hand
+/// to init. `NO_PID` (0) ends a link.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Family {
-    pub first_child: Pid,
-    pub last_child: Pid,
     pub next: Pid,
     pub prev: Pid,
+}
+
+/// The ends of a task's list of children (in its `Live`: a zombie has no
+/// children). The list starts with the children that ended and wait to be
+/// reaped, oldest first, up to `last_zombie`; the live ones follow, oldest
+/// first, to `last`. So `wait_any` takes the head, and a child that ends
+/// before its younger siblings (the usual order) is already in place.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Children {
+    pub first: Pid,
+    pub last: Pid,
     pub last_zombie: Pid,
 }
 
@@ -224,11 +256,34 @@ pub(crate) struct TaskTable {
     lives: Vec<Live>,
     free_records: Vec<u32>,
     free_lives: Vec<u32>,
+    /// The counters of zombies whose counts did not fit in their `Totals`.
+    spilled: PidMap<Counters>,
     next_pid: u32,
     pid_max: u32,
     len: usize,
     /// Tasks taken out of the table so far.
     reaped: u64,
+}
+
+impl Totals {
+    /// `counters` packed; `None` if a count may not fit.
+    #[inline]
+    fn pack(counters: Counters) -> Option<Totals> {
+        // One test for both counts (it may send a pair that fits to be
+        // spilled: rare, and never wrong).
+        if counters.scheduled | counters.syscalls >= u64::from(SPILLED) {
+            return None;
+        }
+        Some(Totals {
+            cpu: counters.cpu,
+            scheduled: counters.scheduled as u32,
+            syscalls: counters.syscalls as u32,
+        })
+    }
+
+    fn spilled(&self) -> bool {
+        self.scheduled == SPILLED
+    }
 }
 
 /// Where a pid's record and live part are: slot + 1 in each slab (0: none).
@@ -294,6 +349,7 @@ impl TaskTable {
             lives: Vec::new(),
             free_records: Vec::new(),
             free_lives: Vec::new(),
+            spilled: PidMap::default(),
             next_pid: 1,
             pid_max: pid_max.max(2),
             len: 0,
@@ -375,6 +431,7 @@ impl TaskTable {
                 vacant.future = future;
                 vacant.state = RunState::Ready(None);
                 vacant.counters = Counters::default();
+                vacant.children = Children::default();
                 slot + 1
             }
             None => {
@@ -383,6 +440,7 @@ impl TaskTable {
                     state: RunState::Ready(None),
                     fds: FdTable::EMPTY,
                     counters: Counters::default(),
+                    children: Children::default(),
                 });
                 self.lives.len() as u32
             }
@@ -403,10 +461,10 @@ impl TaskTable {
     }
 
     /// Ends `pid`'s life: its record stays, a zombie with `code`; its live
-    /// part is handed back, but for its descriptors, which stay in `slot`
-    /// for the caller to close (`FdTable::take_last`) before the slot is
-    /// used again. `None` if it has none (no such task, or a zombie
-    /// already).
+    /// part is handed back (its children with it, for the caller to give
+    /// to init), but for its descriptors, which stay in `slot` for the
+    /// caller to close (`FdTable::take_last`) before the slot is used
+    /// again. `None` if it has none (no such task, or a zombie already).
     pub(crate) fn end(&mut self, pid: Pid, code: ExitCode) -> Option<(usize, Live)> {
         let place = self.index.get_mut(pid.0 as usize)?;
         let (record, slot) = (place.record()?, place.live()?);
@@ -415,7 +473,14 @@ impl TaskTable {
         self.free_lives.push(slot as u32);
         let live = &mut self.lives[slot];
         task.code = Some(code);
-        task.counters = live.counters;
+        task.totals = Totals::pack(live.counters).unwrap_or_else(|| {
+            self.spilled.insert(pid, live.counters);
+            Totals {
+                cpu: live.counters.cpu,
+                scheduled: SPILLED,
+                syscalls: SPILLED,
+            }
+        });
         // Field by field: the slot is left `VACANT` without copying it
         // whole twice (skynet: exit_task 5.5% -> 8.9% of the run that way).
         // The descriptors are not copied out either: a table moved whole
@@ -426,6 +491,7 @@ impl TaskTable {
             state: std::mem::replace(&mut live.state, VACANT_STATE),
             fds: FdTable::EMPTY,
             counters: live.counters,
+            children: live.children,
         };
         Some((slot, ended))
     }
@@ -439,6 +505,12 @@ impl TaskTable {
             self.free_lives.push(live as u32);
         }
         self.index[pid.0 as usize] = Place::default();
+        if self.records[record]
+            .as_ref()
+            .is_some_and(|t| t.totals.spilled())
+        {
+            self.spilled.remove(&pid);
+        }
         self.free_records.push(record as u32);
         self.len -= 1;
         self.reaped += 1;
@@ -486,6 +558,19 @@ impl TaskTable {
         }
     }
 
+    /// The ends of `pid`'s list of children (none once it ended).
+    #[inline]
+    pub(crate) fn children(&self, pid: Pid) -> Children {
+        self.live(pid)
+            .map_or_else(Children::default, |live| live.children)
+    }
+
+    /// The ends of `pid`'s list of children, if it lives.
+    #[inline]
+    pub(crate) fn children_mut(&mut self, pid: Pid) -> Option<&mut Children> {
+        self.live_mut(pid).map(|live| &mut live.children)
+    }
+
     /// The descriptors of `pid` (none once it ended).
     #[inline]
     pub(crate) fn fds(&self, pid: Pid) -> &FdTable {
@@ -512,8 +597,25 @@ impl TaskTable {
     pub(crate) fn states(&self) -> impl Iterator<Item = (&Task, RunState, Counters)> {
         self.iter().filter_map(|t| match self.live(t.pid) {
             Some(live) => Some((t, live.state, live.counters)),
-            None => Some((t, RunState::Zombie(t.code?), t.counters)),
+            None => Some((t, RunState::Zombie(t.code?), self.totals(t))),
         })
+    }
+
+    /// The counters of `task`, a zombie.
+    pub(crate) fn totals(&self, task: &Task) -> Counters {
+        let Totals {
+            cpu,
+            scheduled,
+            syscalls,
+        } = task.totals;
+        match self.spilled.get(&task.pid) {
+            Some(whole) if task.totals.spilled() => Counters { cpu, ..*whole },
+            _ => Counters {
+                cpu,
+                scheduled: u64::from(scheduled),
+                syscalls: u64::from(syscalls),
+            },
+        }
     }
 
     /// Charges `ticks` ns of CPU time to `pid`, whose live part was in `slot`
@@ -523,7 +625,7 @@ impl TaskTable {
         if self.place(pid).live() == Some(slot) {
             self.lives[slot].counters.cpu += ticks;
         } else if let Some(task) = self.get_mut(pid) {
-            task.counters.cpu += ticks;
+            task.totals.cpu += ticks;
         }
     }
 }
@@ -565,9 +667,9 @@ mod tests {
             ppid: Pid(0),
             pgid: pid,
             code: None,
-            argv: Rc::from(vec!["t".to_string()]),
+            argv: Rc::new(vec!["t".to_string()]),
             family: Family::default(),
-            counters: Counters::default(),
+            totals: Totals::default(),
         }
     }
 
@@ -618,7 +720,7 @@ mod tests {
         // Its counters went with it; the rest of the turn it ended in is
         // charged to it too.
         t.charge(slot, a, 7);
-        let counters = t.get(a).unwrap().counters;
+        let counters = t.totals(t.get(a).unwrap());
         assert_eq!((counters.syscalls, counters.cpu), (5, 17));
 
         // The freed live part is the next task's; b's is untouched.
@@ -626,13 +728,46 @@ mod tests {
         assert_eq!(t.place(c).live(), a_live);
         t.charge(slot, a, 1);
         assert_eq!(t.live(c).unwrap().counters.cpu, 0, "a's time is not c's");
-        assert_eq!(t.get(a).unwrap().counters.cpu, 18);
+        assert_eq!(t.totals(t.get(a).unwrap()).cpu, 18);
         assert!(matches!(t.state(b), Some(RunState::Ready(None))));
 
         assert!(t.remove(a).is_some());
         assert!(t.state(a).is_none() && t.get(a).is_none());
         assert!(t.remove(a).is_none());
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_zombie_keeps_counts_too_big_for_its_record_whole() {
+        let mut t = TaskTable::new(100);
+        let a = add(&mut t);
+        let b = add(&mut t);
+        let big = u64::from(u32::MAX) + 7;
+        t.live_mut(a).unwrap().counters = Counters {
+            scheduled: 3,
+            syscalls: big,
+            cpu: 1,
+        };
+        t.live_mut(b).unwrap().counters.scheduled = u64::from(u32::MAX);
+        t.end(a, 0);
+        t.end(b, 0);
+        let slot = t.place(a).record().unwrap();
+        t.charge(slot, a, 1);
+        let counters = t.totals(t.get(a).unwrap());
+        assert_eq!(
+            (counters.scheduled, counters.syscalls, counters.cpu),
+            (3, big, 2)
+        );
+        assert_eq!(t.totals(t.get(b).unwrap()).scheduled, u64::from(u32::MAX));
+        t.remove(a);
+        t.remove(b);
+        assert!(t.spilled.is_empty(), "a reaped zombie's counts go with it");
+    }
+
+    #[test]
+    fn a_zombie_record_is_48_bytes() {
+        // What a million zombies cost in memory and page faults.
+        assert_eq!(std::mem::size_of::<Option<Task>>(), 48);
     }
 
     #[test]
