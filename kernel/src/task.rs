@@ -170,7 +170,8 @@ pub(crate) struct Counters {
 /// turn that went to the record too was a second cold line a ring hop
 /// (+5%).
 pub(crate) struct Live {
-    /// The coroutine; `None` while it is being polled.
+    /// The coroutine: polled where it is (`Kernel::run_task`), taken out
+    /// only to be dropped; `None` once it has been.
     pub future: Option<TaskFuture>,
     /// Never `Zombie` for a task: one that ended has no `Live`.
     pub state: RunState,
