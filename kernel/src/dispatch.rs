@@ -18,6 +18,9 @@ pub(crate) enum Outcome {
     /// The caller waits; the handler has parked it where the event it waits
     /// for will find it.
     Block(WaitOn),
+    /// As `Block`, the handler having parked the caller itself
+    /// (`Kernel::park`).
+    Parked,
     /// A read or write goes on: its bytes move in the caller's next poll,
     /// through what the handler lent from this object (`Kernel::lend`).
     /// That poll must follow at once: nothing else may touch the object.

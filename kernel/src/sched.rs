@@ -133,6 +133,7 @@ impl Kernel {
                         self.block(live_slot, pid, on);
                         return;
                     }
+                    Outcome::Parked => return,
                     Outcome::Yield | Outcome::Gone => {
                         unreachable!("a retried call finishes, moves bytes or parks")
                     }
@@ -228,7 +229,7 @@ impl Kernel {
                             Outcome::Block(on) => {
                                 self.block(live_slot, pid, on);
                             }
-                            Outcome::Gone => {}
+                            Outcome::Parked | Outcome::Gone => {}
                         }
                         return;
                     }
@@ -309,6 +310,21 @@ impl Kernel {
             other => other,
         };
         self.tasks.live_at(slot).state = RunState::Blocked(on);
+    }
+
+    /// `block` from inside a handler, for the hottest waits (a pipe's
+    /// reader or writer): the wait is written into the task's state where
+    /// the handler builds it, a field at a time. Returned in the outcome,
+    /// it was read back in wide loads over the narrow stores that wrote it,
+    /// which stalled (84% of `block`, 6% of pingpong).
+    #[inline(always)]
+    pub(crate) fn park(&mut self, pid: Pid, on: WaitOn) -> Outcome {
+        if self.config.trace || !self.deadlines.is_empty() {
+            self.block_slow(pid, on);
+        } else if let Some(live) = self.tasks.live_mut(pid) {
+            write_wait(&mut live.state, on);
+        }
+        Outcome::Parked
     }
 
     /// `block` with a deadline set, or a trace to write.
@@ -611,5 +627,51 @@ pub(crate) fn timed_out(on: &WaitOn) -> SysResult<Reply> {
     match on {
         WaitOn::Write { done, .. } if *done > 0 => Ok(Reply::Size(*done)),
         _ => Err(syscalls::Errno::ETIMEDOUT),
+    }
+}
+
+/// Makes `state` `Blocked(on)` a field at a time (`Kernel::park`): the
+/// variant is set, then its fields, each with the width it has.
+#[inline(always)]
+fn write_wait(state: &mut RunState, on: WaitOn) {
+    match on {
+        WaitOn::Read { fd, object, len } => {
+            *state = RunState::Blocked(WaitOn::Read {
+                fd: syscalls::Fd(0),
+                object: Object::Null,
+                len: 0,
+            });
+            if let RunState::Blocked(WaitOn::Read {
+                fd: f,
+                object: o,
+                len: l,
+            }) = state
+            {
+                (*f, *o, *l) = (fd, object, len);
+            }
+        }
+        WaitOn::Write {
+            fd,
+            object,
+            len,
+            done,
+        } => {
+            *state = RunState::Blocked(WaitOn::Write {
+                fd: syscalls::Fd(0),
+                object: Object::Null,
+                len: 0,
+                done: 0,
+            });
+            if let RunState::Blocked(WaitOn::Write {
+                fd: f,
+                object: o,
+                len: l,
+                done: d,
+            }) = state
+            {
+                (*f, *o, *l, *d) = (fd, object, len, done);
+            }
+        }
+        other => *state = RunState::Blocked(other),
     }
 }

@@ -244,11 +244,14 @@ impl Kernel {
             return Outcome::Done(Ok(Reply::Size(0)));
         }
         pipe.read_waiters.push_back(pid);
-        Outcome::Block(WaitOn::Read {
-            fd,
-            object: Object::PipeRead(id),
-            len,
-        })
+        self.park(
+            pid,
+            WaitOn::Read {
+                fd,
+                object: Object::PipeRead(id),
+                len,
+            },
+        )
     }
 
     /// A reader's poll took `n` bytes: the buffer lets them go, and the
@@ -286,12 +289,15 @@ impl Kernel {
                 return self.lend(Object::PipeWrite(id), transfer);
             }
             pipe.write_waiters.push_back(pid);
-            return Outcome::Block(WaitOn::Write {
-                fd,
-                object: Object::PipeWrite(id),
-                len,
-                done,
-            });
+            return self.park(
+                pid,
+                WaitOn::Write {
+                    fd,
+                    object: Object::PipeWrite(id),
+                    len,
+                    done,
+                },
+            );
         }
         // Writers take turns: one that comes while others wait goes behind
         // them, so no write is ever interleaved with another's bytes, even
@@ -318,12 +324,15 @@ impl Kernel {
         } else {
             pipe.write_waiters.push_back(pid);
         }
-        Outcome::Block(WaitOn::Write {
-            fd,
-            object: Object::PipeWrite(id),
-            len,
-            done,
-        })
+        self.park(
+            pid,
+            WaitOn::Write {
+                fd,
+                object: Object::PipeWrite(id),
+                len,
+                done,
+            },
+        )
     }
 
     /// A writer's poll copied `n` bytes into the room lent: the buffer
