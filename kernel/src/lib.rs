@@ -43,7 +43,7 @@ use syscalls::{Command, ExitCode, Pid, Program, TaskState, Trap};
 pub use fd::console::{Capture, ConsoleInput, ConsoleOutput, ConsoleSpec, LineRequest, SinkFn};
 pub use inbox::{InboxSender, KernelHandle, Message};
 pub use signal::block_host_signals;
-pub use time::ClockKind;
+pub use time::{ClockKind, CpuClockHandle};
 pub use trace::Event;
 
 use fd::console::Console;
@@ -74,6 +74,10 @@ pub struct Config {
     /// watchdog thread says so on stderr (`watchdog.rs`); `None` or zero:
     /// no watchdog.
     pub watchdog: Option<Duration>,
+    /// Charge CPU time by a clock the test moves by hand
+    /// (`Kernel::cpu_clock_handle`), not by the host's: for tests of the
+    /// bookkeeping. The watchdog then sees only that clock too.
+    pub cpu_clock_by_hand: bool,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             clock: ClockKind::Host,
             trace: false,
             watchdog: Some(Duration::from_secs(1)),
+            cpu_clock_by_hand: false,
         }
     }
 }
@@ -147,6 +152,8 @@ pub struct Kernel {
     polls: task::PidMap<Vec<syscalls::PollFd>>,
     clock: Clock,
     cpu_clock: CpuClock,
+    /// With `Config::cpu_clock_by_hand`: what moves `cpu_clock`.
+    cpu_clock_handle: Option<time::CpuClockHandle>,
     /// The task that ran last: (its live slot, pid, CPU clock when it
     /// started).
     charging: Option<(usize, Pid, u64)>,
@@ -195,11 +202,17 @@ impl Kernel {
         let pid_max =
             (config.max_tasks.saturating_mul(4)).clamp(32_768, u32::MAX as usize / 2) as u32;
         // Before the console: it saves the host's fd flags it changes.
-        let cpu_clock = CpuClock::new();
+        let (cpu_clock, cpu_clock_handle) = if config.cpu_clock_by_hand {
+            let (clock, handle) = CpuClock::by_hand();
+            (clock, Some(handle))
+        } else {
+            (CpuClock::new(), None)
+        };
         let watchdog = watchdog::Watchdog::start(config.watchdog, cpu_clock.shared());
         Ok(Kernel {
             clock: Clock::new(config.clock),
             cpu_clock,
+            cpu_clock_handle,
             charging: None,
             busy_looks: 0,
             programs: programs.iter().map(|p| (p.name, *p)).collect(),
@@ -347,6 +360,12 @@ impl Kernel {
             .filter(|t| !except.contains(&t.pid) && !matches!(t.state, TaskState::Zombie(_)))
             .map(|t| t.args.join(" "))
             .collect()
+    }
+
+    /// The hand of a CPU clock moved by hand (`Config::cpu_clock_by_hand`);
+    /// `None` for the host's.
+    pub fn cpu_clock_handle(&self) -> Option<CpuClockHandle> {
+        self.cpu_clock_handle.clone()
     }
 
     /// What the kernel itself has done and holds (for tests and `ps`).

@@ -81,7 +81,9 @@ pub(crate) struct CpuClock {
 
 /// What the kernel and its ticker share.
 pub(crate) struct Ticking {
-    boot: Instant,
+    /// The host's time at boot; `None` for a clock a test moves by hand
+    /// (`CpuClockHandle`): no ticker, and the host's time is never read.
+    boot: Option<Instant>,
     now: AtomicU64,
     /// The kernel sleeps in the poller: the ticker parks.
     asleep: AtomicBool,
@@ -95,10 +97,28 @@ impl Ticking {
         self.now.load(Ordering::Relaxed)
     }
 
-    /// Moves the clock to the host's time.
+    /// Moves the clock to the host's time (a clock moved by hand stays).
     fn tick(&self) {
-        let ns = u64::try_from(self.boot.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let Some(boot) = self.boot else {
+            return;
+        };
+        let ns = u64::try_from(boot.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.now.fetch_max(ns, Ordering::Relaxed);
+    }
+}
+
+/// A CPU clock a test moves by hand (`Config::cpu_clock_by_hand`), from a
+/// task's code or from outside: a task "computes" for as long as the test
+/// says, and the kernel's bookkeeping of CPU time can be checked exactly,
+/// with no host thread to wait for.
+#[derive(Clone)]
+pub struct CpuClockHandle(Arc<Ticking>);
+
+impl CpuClockHandle {
+    /// Moves the clock on by `by`, as if the task running spent it.
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.0.now.fetch_add(by, Ordering::Relaxed);
     }
 }
 
@@ -108,7 +128,7 @@ impl CpuClock {
     /// time is charged less exactly).
     pub(crate) fn new() -> CpuClock {
         let shared = Arc::new(Ticking {
-            boot: Instant::now(),
+            boot: Some(Instant::now()),
             now: AtomicU64::new(0),
             asleep: AtomicBool::new(false),
             parked: AtomicBool::new(false),
@@ -124,6 +144,23 @@ impl CpuClock {
             last: 0,
             ticker,
         }
+    }
+
+    /// A clock that moves only by hand (`CpuClockHandle`), and its handle.
+    pub(crate) fn by_hand() -> (CpuClock, CpuClockHandle) {
+        let shared = Arc::new(Ticking {
+            boot: None,
+            now: AtomicU64::new(0),
+            asleep: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+        });
+        let handle = CpuClockHandle(shared.clone());
+        let clock = CpuClock {
+            shared,
+            last: 0,
+            ticker: None,
+        };
+        (clock, handle)
     }
 
     /// A reading: the time in nanoseconds, later than every reading
