@@ -315,7 +315,9 @@ impl crate::Kernel {
     }
 
     /// Clears `pid`'s deadline; returns it. Its record stays while its
-    /// timer is set, for the next deadline to use.
+    /// timer is set, for the next deadline to use. (That timer still goes
+    /// off, and does nothing: on the host's clock one wake-up; on a
+    /// virtual clock with nothing else to do, time moves on to it.)
     fn clear_deadline(&mut self, pid: Pid) -> Option<Duration> {
         let deadline = self.deadlines.get_mut(&pid)?;
         let before = deadline.at.take();
