@@ -248,17 +248,28 @@ pub(crate) struct Deadline {
 }
 
 /// Does the timer entry (at, pid) still matter: `pid` sleeps until `at`,
-/// or `at` is the timer kept for its deadlines?
+/// or `at` is the timer kept for its deadline? One kept for a deadline
+/// since cleared does not: the record goes with it (the next deadline sets
+/// a timer of its own), so that a virtual clock does not move on to it.
 fn timer_live(
     tasks: &crate::task::TaskTable,
-    deadlines: &crate::task::PidMap<Deadline>,
+    deadlines: &mut crate::task::PidMap<Deadline>,
     at: Duration,
     pid: Pid,
 ) -> bool {
     use crate::task::{RunState, WaitOn};
-    match tasks.state(pid) {
-        Some(RunState::Blocked(WaitOn::Sleep { until })) if until == at => true,
-        _ => deadlines.get(&pid).is_some_and(|d| d.timer == Some(at)),
+    if let Some(RunState::Blocked(WaitOn::Sleep { until })) = tasks.state(pid) {
+        if until == at {
+            return true;
+        }
+    }
+    match deadlines.get(&pid) {
+        Some(d) if d.timer == Some(at) && d.at.is_some() => true,
+        Some(d) if d.timer == Some(at) => {
+            deadlines.remove(&pid);
+            false
+        }
+        _ => false,
     }
 }
 
@@ -266,7 +277,7 @@ impl crate::Kernel {
     /// The earliest deadline of a task still asleep (stale entries, of
     /// tasks killed or gone, are dropped on the way).
     pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
-        let (tasks, deadlines) = (&self.tasks, &self.deadlines);
+        let (tasks, deadlines) = (&self.tasks, &mut self.deadlines);
         self.timers
             .next_deadline(|at, pid| timer_live(tasks, deadlines, at, pid))
     }
@@ -274,14 +285,15 @@ impl crate::Kernel {
     /// When the timers must be looked at next: no later than
     /// `next_deadline`, and cheaper to know (`Timers::next_look`).
     pub(crate) fn next_look(&mut self) -> Option<Duration> {
-        let (tasks, deadlines) = (&self.tasks, &self.deadlines);
+        let (tasks, deadlines) = (&self.tasks, &mut self.deadlines);
         self.timers
             .next_look(|at, pid| timer_live(tasks, deadlines, at, pid))
     }
 
-    /// Does the timer entry (at, pid) still matter?
-    pub(crate) fn timer_live(&self, at: Duration, pid: Pid) -> bool {
-        timer_live(&self.tasks, &self.deadlines, at, pid)
+    /// Does the timer entry (at, pid) still matter? (One that does not is
+    /// let go.)
+    pub(crate) fn timer_live(&mut self, at: Duration, pid: Pid) -> bool {
+        timer_live(&self.tasks, &mut self.deadlines, at, pid)
     }
 
     /// Sets `pid`'s deadline; answers with the one it replaces.
@@ -315,9 +327,8 @@ impl crate::Kernel {
     }
 
     /// Clears `pid`'s deadline; returns it. Its record stays while its
-    /// timer is set, for the next deadline to use. (That timer still goes
-    /// off, and does nothing: on the host's clock one wake-up; on a
-    /// virtual clock with nothing else to do, time moves on to it.)
+    /// timer is set, for the next deadline to use (unless the timers are
+    /// looked at first: `timer_live`).
     fn clear_deadline(&mut self, pid: Pid) -> Option<Duration> {
         let deadline = self.deadlines.get_mut(&pid)?;
         let before = deadline.at.take();

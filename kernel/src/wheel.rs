@@ -164,7 +164,7 @@ impl Timers {
     /// jumps to exactly that time.
     pub(crate) fn next_deadline(
         &mut self,
-        live: impl Fn(Duration, Pid) -> bool,
+        live: impl FnMut(Duration, Pid) -> bool,
     ) -> Option<Duration> {
         self.next(live, true)
     }
@@ -174,11 +174,18 @@ impl Timers {
     /// which one live entry in it is enough to say. For the host's clock,
     /// where waking early costs a look, and reading a slot of 100,000
     /// sleepers at every idle moment would cost more.
-    pub(crate) fn next_look(&mut self, live: impl Fn(Duration, Pid) -> bool) -> Option<Duration> {
+    pub(crate) fn next_look(
+        &mut self,
+        live: impl FnMut(Duration, Pid) -> bool,
+    ) -> Option<Duration> {
         self.next(live, false)
     }
 
-    fn next(&mut self, live: impl Fn(Duration, Pid) -> bool, exact: bool) -> Option<Duration> {
+    fn next(
+        &mut self,
+        mut live: impl FnMut(Duration, Pid) -> bool,
+        exact: bool,
+    ) -> Option<Duration> {
         if let Some(&(at, _)) = self.due.last() {
             return Some(Duration::from_nanos(at));
         }

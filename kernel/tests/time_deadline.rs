@@ -200,3 +200,31 @@ fn a_deadline_moved_later_again_and_again_keeps_one_timer() {
     let timers = kernel.stats().timers;
     assert!(timers <= 4, "{timers} timers set after {READS} reads");
 }
+
+/// A deadline ended early leaves no reason for virtual time to move: a
+/// kernel with nothing left to do stays at the time it stopped, not at
+/// the deadline of a read that got its data long before.
+#[test]
+fn a_deadline_that_ended_early_does_not_move_a_stalled_clock() {
+    let run = support::run(b"", |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        Command::from_fn(|sys| async move {
+            sys.sleep(s(1)).await.unwrap();
+            sys.write(Fd::STDOUT, b"x").await.unwrap();
+            0
+        })
+        .fds(FdMap::empty().set(Fd::STDOUT, w))
+        .spawn(&sys)
+        .await
+        .unwrap();
+        let mut byte = [0u8; 1];
+        assert_eq!(sys.timeout(s(30), sys.read(r, &mut byte)).await, Ok(1));
+        sys.wait_any().await.unwrap();
+        // Stuck for good: a pipe whose writer is this task.
+        let (stuck, _keep) = sys.pipe().await.unwrap();
+        let _ = sys.read(stuck, &mut byte).await;
+        0
+    });
+    assert_eq!(run.status, None, "the kernel stalls");
+    assert_eq!(run.kernel.now(), s(1));
+}
