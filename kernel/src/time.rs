@@ -362,10 +362,8 @@ impl crate::Kernel {
         let deadline = self.deadlines.get_mut(&pid)?;
         debug_assert_eq!(deadline.timer, Some(at));
         deadline.timer = None;
-        let Some(due) = deadline.at else {
-            self.deadlines.remove(&pid); // Cleared, and now no timer either.
-            return None;
-        };
+        // Set: a live timer's deadline was not cleared (`timer_live`).
+        let due = deadline.at?;
         let Some(RunState::Blocked(on)) = self.tasks.state(pid) else {
             return None; // Not parked: set again when it parks.
         };
