@@ -645,6 +645,28 @@ mod tests {
         Harness::new(crate::registry()).run_fn(main)
     }
 
+    /// An address where nobody listens: a port that was just free.
+    async fn refused_addr(sys: &Sys) -> String {
+        let closed = sys.listen("127.0.0.1:0").await.expect("listen");
+        let addr = sys.local_addr(closed).await.expect("addr");
+        sys.close(closed).await.expect("close");
+        addr
+    }
+
+    /// Starts `fetch` with `stdin` (given up here) as its standard input:
+    /// (fetch, the read end of its stdout).
+    async fn fetch_reading(sys: &Sys, stdin: Fd) -> (syscalls::Pid, Fd) {
+        let (out_r, out_w) = sys.pipe().await.expect("pipe");
+        let fetch = Command::new("fetch")
+            .fds(FdMap::stdio().set(Fd::STDIN, stdin).set(Fd::STDOUT, out_w))
+            .spawn(sys)
+            .await
+            .expect("spawn fetch");
+        sys.close(stdin).await.expect("close");
+        sys.close(out_w).await.expect("close");
+        (fetch, out_r)
+    }
+
     /// Starts `fetch -t LIMIT URL` against a server that takes connections
     /// (the kernel's backlog does) and never answers: (fetch, the read end
     /// of its stdout, the server's socket, URL).
@@ -754,21 +776,12 @@ mod tests {
     fn fetch_reads_urls_from_stdin_and_reports_refusals() {
         let out = on_host("", |sys| async move {
             let (server, addr, stderr) = start_server(&sys, &["httpd", "127.0.0.1:0"]).await;
-            let closed = sys.listen("127.0.0.1:0").await.expect("listen");
-            let closed_addr = sys.local_addr(closed).await.expect("addr");
-            sys.close(closed).await.expect("close");
+            let closed_addr = refused_addr(&sys).await;
             let (r, w) = sys.pipe().await.expect("pipe");
             let input = format!("http://{addr}/\n\nhttp://{closed_addr}/\n");
             sys.write_all(w, input.as_bytes()).await.expect("write");
             sys.close(w).await.expect("close");
-            let (out_r, out_w) = sys.pipe().await.expect("pipe");
-            let fetch = Command::new("fetch")
-                .fds(FdMap::stdio().set(Fd::STDIN, r).set(Fd::STDOUT, out_w))
-                .spawn(&sys)
-                .await
-                .expect("spawn fetch");
-            sys.close(r).await.expect("close");
-            sys.close(out_w).await.expect("close");
+            let (fetch, out_r) = fetch_reading(&sys, r).await;
             let mut printed = Vec::new();
             sys.timeout(LIMIT, sys.read_to_end(out_r, &mut printed))
                 .await
@@ -798,18 +811,9 @@ mod tests {
     fn fetch_starts_on_the_first_urls_before_standard_input_ends() {
         let out = virtual_clock(|sys| async move {
             // A port that was just free: the fetch ends at once (refused).
-            let closed = sys.listen("127.0.0.1:0").await.expect("listen");
-            let closed_addr = sys.local_addr(closed).await.expect("addr");
-            sys.close(closed).await.expect("close");
+            let closed_addr = refused_addr(&sys).await;
             let (in_r, in_w) = sys.pipe().await.expect("pipe");
-            let (out_r, out_w) = sys.pipe().await.expect("pipe");
-            let fetch = Command::new("fetch")
-                .fds(FdMap::stdio().set(Fd::STDIN, in_r).set(Fd::STDOUT, out_w))
-                .spawn(&sys)
-                .await
-                .expect("spawn fetch");
-            sys.close(in_r).await.expect("close");
-            sys.close(out_w).await.expect("close");
+            let (fetch, out_r) = fetch_reading(&sys, in_r).await;
             let url = format!("http://{closed_addr}/");
             sys.write_all(in_w, format!("{url}\n").as_bytes())
                 .await
