@@ -69,9 +69,11 @@ impl Kernel {
             if self.halted.is_some() {
                 break;
             }
-            if self.run_next().is_none() {
+            // One turn ends where the next begins (`RunQueue::next_turn`).
+            let Some(pid) = self.ready.next_turn() else {
                 break;
-            }
+            };
+            self.run_turn(pid);
             // The clock read when the last task started: no read of its own.
             if let Some((_, _, since)) = self.charging {
                 if since.wrapping_sub(began) >= BATCH_NS && began != 0 {
@@ -79,6 +81,8 @@ impl Kernel {
                 }
             }
         }
+        // Tasks made ready from here on were not woken by a running task.
+        self.ready.end_turn();
         if self.halted.is_none() {
             self.handle_events(may_block);
         }
@@ -92,12 +96,18 @@ impl Kernel {
     /// if no task is ready.
     pub(crate) fn run_next(&mut self) -> Option<Pid> {
         let pid = self.ready.start_turn()?;
+        self.run_turn(pid);
+        self.ready.end_turn();
+        Some(pid)
+    }
+
+    /// The turn of `pid`, begun in the ready queue.
+    #[inline]
+    fn run_turn(&mut self, pid: Pid) {
         self.run_task(pid);
         if self.watchdog.overran() {
             self.note_hog(pid);
         }
-        self.ready.end_turn();
-        Some(pid)
     }
 
     /// Polls `pid` until it blocks, ends, yields or spends its quantum.
