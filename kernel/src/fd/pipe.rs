@@ -370,13 +370,11 @@ impl Kernel {
     /// Wakes parked readers, oldest first, until those woken ask for as
     /// many bytes as the buffer holds.
     fn wake_pipe_readers(&mut self, id: u32) {
+        // Waking moves no bytes: what the buffer holds is known once.
+        let held = self.pipe_mut(id).buf.len();
         let mut asked = 0;
-        loop {
-            let pipe = self.pipe_mut(id);
-            if asked >= pipe.buf.len() {
-                return;
-            }
-            let Some(reader) = pipe.read_waiters.pop_front() else {
+        while asked < held {
+            let Some(reader) = self.pipe_mut(id).read_waiters.pop_front() else {
                 return;
             };
             asked += self.wake_reader(reader, Object::PipeRead(id));
