@@ -220,3 +220,55 @@ fn bytes_reach_a_parked_reader_only_when_its_read_is_polled() {
     run.expect_clean();
     assert_eq!(run.stdout, "abcdefgh ABCDEFGH");
 }
+
+#[test]
+fn a_write_wakes_as_many_parked_readers_as_its_bytes_feed() {
+    // Three readers of one byte each wait on an empty pipe; two bytes
+    // come. The two readers those bytes are for run at once (woken by the
+    // write, before the writer's next turn); the third waits on.
+    let run = support::run(b"", |sys| async move {
+        let (r, w) = sys.pipe().await.unwrap();
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            let reader = Command::from_fn(|sys| async move {
+                let mut byte = [0u8; 1];
+                match sys.read(Fd(0), &mut byte).await {
+                    Ok(1) => 0,
+                    _ => 1,
+                }
+            })
+            .fds(FdMap::empty().set(Fd(0), r))
+            .spawn(&sys)
+            .await
+            .unwrap();
+            readers.push(reader);
+        }
+        sys.close(r).await.unwrap();
+        sys.yield_now().await; // The readers park.
+        for &reader in &readers {
+            let state = support::state_of(&sys, reader).await;
+            assert_eq!(state, Some(TaskState::Reading(Fd(0))));
+        }
+        assert_eq!(sys.write(w, b"ab").await, Ok(2));
+        sys.yield_now().await;
+        let mut states = Vec::new();
+        for &reader in &readers {
+            states.push(support::state_of(&sys, reader).await);
+        }
+        assert_eq!(
+            states,
+            [
+                Some(TaskState::Zombie(0)),
+                Some(TaskState::Zombie(0)),
+                Some(TaskState::Reading(Fd(0)))
+            ],
+            "the first two readers took a byte each; the third waits"
+        );
+        sys.close(w).await.unwrap();
+        for reader in readers {
+            sys.wait(reader).await.unwrap();
+        }
+        0
+    });
+    run.expect_clean();
+}
