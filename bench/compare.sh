@@ -101,17 +101,30 @@ stat_ticks() {
 # utime+stime; wrk's is what this shell's waited-for children
 # (cutime+cstime) gained while wrk ran, wrk being the only one.
 httpd() {
-    local side=$1 port out rps errors bad pid hz t0 t1 server0 server1 wrk0 wrk1
+    local side=$1 port out rps errors bad pid hz t0 t1 server0 server1 wrk0 wrk1 attempt
     # This shell (not a $(...) one, as it would be if read in there).
     local shell=$BASHPID
     shift
-    port=$((20000 + RANDOM % 20000))
-    taskset -c 0 "$@" "127.0.0.1:$port" >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.05
+    # A port below the host's ephemeral range: in it, wrk's connections
+    # of the run before may still hold the port, and the server's bind
+    # fails (it did, once in five rounds). A server that ends before it
+    # answers is tried again on another port.
+    local low
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    for attempt in 1 2 3; do
+        port=$((10000 + RANDOM % (low - 10000)))
+        taskset -c 0 "$@" "127.0.0.1:$port" >/dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 100); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -0 "$pid" 2>/dev/null && break
+        wait "$pid" 2>/dev/null
+        echo "compare.sh: $side's httpd ended before it answered on port $port (attempt $attempt)" >&2
     done
+    kill -0 "$pid" 2>/dev/null || return 1
     hz=$(getconf CLK_TCK)
     server0=$(stat_ticks "$pid" 14 15)
     wrk0=$(stat_ticks "$shell" 16 17)
