@@ -890,6 +890,7 @@ pub struct Command {
 }
 
 impl Command {
+    #[inline(always)]
     fn with_image(image: Image, name: Option<String>) -> Command {
         Command {
             image,
@@ -950,6 +951,7 @@ impl Command {
     /// assert_eq!(sys.wait(pid).await?, (pid, 3));
     /// # Ok(()) }
     /// ```
+    #[inline(always)]
     pub fn from_future(main: TaskFuture) -> Command {
         Command::with_image(Image::Task(main), None)
     }
@@ -977,12 +979,14 @@ impl Command {
     }
 
     /// The child's descriptors.
+    #[inline(always)]
     pub fn fds(mut self, fds: FdMap) -> Command {
         self.fds = fds;
         self
     }
 
     /// The child's process group.
+    #[inline(always)]
     pub fn pgroup(mut self, pgroup: PGroup) -> Command {
         self.pgroup = pgroup;
         self

@@ -154,6 +154,7 @@ pub struct FdMap {
 
 impl FdMap {
     /// Inherit standard input, output and error: 0→0, 1→1, 2→2.
+    #[inline(always)]
     pub fn stdio() -> FdMap {
         FdMap {
             std: [Some(Fd::STDIN), Some(Fd::STDOUT), Some(Fd::STDERR)],
@@ -162,6 +163,7 @@ impl FdMap {
     }
 
     /// No descriptors at all.
+    #[inline(always)]
     pub fn empty() -> FdMap {
         FdMap {
             std: [None; 3],
@@ -171,6 +173,7 @@ impl FdMap {
 
     /// Makes the child's `child` a copy of the parent's `parent`, replacing
     /// what the map said of `child` before.
+    #[inline(always)]
     pub fn set(mut self, child: Fd, parent: Fd) -> FdMap {
         match self.std.get_mut(child.0 as usize) {
             Some(slot) => *slot = Some(parent),
