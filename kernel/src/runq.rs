@@ -51,7 +51,7 @@ const WOKEN: u32 = 0;
 pub(crate) struct RunQueue {
     /// Readied by running tasks, each with its batch: the number of the
     /// turn that spawned it, or `WOKEN`.
-    next: Next,
+    next: VecDeque<(Pid, u32)>,
     /// The children the turn under way spawned, in order: they go in front
     /// of `next` when the turn ends.
     spawned: Vec<Pid>,
@@ -201,54 +201,6 @@ impl RunQueue {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.next.is_empty() && self.back.is_empty()
-    }
-}
-
-/// `next`: a deque whose front entry is kept aside. A pair of tasks passing
-/// messages puts one entry in front and takes it out again every turn;
-/// kept aside, that is a store and a load, without the deque's
-/// wrap-around index arithmetic.
-#[derive(Default)]
-struct Next {
-    /// The front entry, if any; `rest` is empty when it is `None`.
-    first: Option<(Pid, u32)>,
-    rest: VecDeque<(Pid, u32)>,
-}
-
-impl Next {
-    #[inline]
-    fn push_front(&mut self, entry: (Pid, u32)) {
-        if let Some(old) = self.first.replace(entry) {
-            self.rest.push_front(old);
-        }
-    }
-
-    #[inline]
-    fn pop_front(&mut self) -> Option<(Pid, u32)> {
-        let entry = self.first.take()?;
-        self.first = self.rest.pop_front();
-        Some(entry)
-    }
-
-    #[inline]
-    fn pop_back(&mut self) -> Option<(Pid, u32)> {
-        self.rest.pop_back().or_else(|| self.first.take())
-    }
-
-    /// Puts `entry` at `index` (0: the front), `index` at most the length.
-    fn insert(&mut self, index: usize, entry: (Pid, u32)) {
-        match index {
-            0 => self.push_front(entry),
-            i => self.rest.insert(i - 1, entry),
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &(Pid, u32)> {
-        self.first.iter().chain(&self.rest)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.first.is_none()
     }
 }
 
