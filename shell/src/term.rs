@@ -56,7 +56,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -80,6 +80,8 @@ const ROOM: usize = 64 * 1024;
 /// (normally microseconds). Rustyline's external printer can keep a message
 /// that arrived as the previous line ended until the next prompt; waiting
 /// for it then would wait forever, so past this the prompt goes ahead.
+/// (Output the printer thread writes to the screen itself is waited for
+/// however long it takes: see `Drain`.)
 const DRAIN_WAIT: Duration = Duration::from_millis(250);
 
 /// Moves to the start of the line and erases it.
@@ -412,16 +414,28 @@ impl Edit {
     fn begin(&self) -> Option<String> {
         let changed = &self.screen.changed;
         let s = self.screen.lock();
-        let s = changed
+        let mut s = changed
             .wait_while(s, |s| !s.wanted && !s.quit)
             .unwrap_or_else(PoisonError::into_inner);
-        let (mut s, _) = changed
-            .wait_timeout_while(s, DRAIN_WAIT, |s| {
-                (s.printing || !s.pending.is_empty()) && !s.quit
-            })
-            .unwrap_or_else(PoisonError::into_inner);
-        if s.quit {
-            return None;
+        let deadline = Instant::now() + DRAIN_WAIT;
+        loop {
+            if s.quit {
+                return None;
+            }
+            s = match s.drain() {
+                Drain::Done => break,
+                Drain::Wait => changed.wait(s).unwrap_or_else(PoisonError::into_inner),
+                Drain::WaitAWhile => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    changed
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
         s.editing = true;
         let line = std::mem::take(&mut s.line);
@@ -514,6 +528,7 @@ fn print_loop(
             (Some(end), Some(printer)) if s.editing => {
                 let lines: Vec<u8> = s.held.drain(..=end).collect();
                 s.printing = true;
+                s.to_editor = true;
                 drop(s);
                 let text = String::from_utf8_lossy(&lines).into_owned();
                 if printer.print(text).is_err() {
@@ -521,6 +536,7 @@ fn print_loop(
                 }
                 s = screen.lock();
                 s.printing = false;
+                s.to_editor = false;
                 if !s.editing {
                     // The line ended while this was printing: the rest goes
                     // out next, after it.
@@ -537,6 +553,25 @@ fn print_loop(
             }
         }
     }
+}
+
+/// What a new prompt does about output not yet on the screen.
+#[derive(Debug, PartialEq, Eq)]
+enum Drain {
+    /// None is left: the prompt goes ahead.
+    Done,
+    /// The printer thread is writing to the screen, or has output to write
+    /// and nothing to stop it: the prompt waits, however long. Gone ahead
+    /// after `DRAIN_WAIT` instead, a prompt on a loaded machine took an
+    /// empty last line as its own, and the `$ ` still queued was then held
+    /// while the line was edited and never shown (term_pty failed so once
+    /// in six CI runs; with the write of a `$ ` delayed 300 ms by hand, in
+    /// two runs of six, and in none of six with this wait).
+    Wait,
+    /// The printer thread is handing lines to rustyline's external printer,
+    /// which may keep them until the next prompt: the prompt waits at most
+    /// `DRAIN_WAIT`.
+    WaitAWhile,
 }
 
 /// What the three threads share about the screen.
@@ -562,6 +597,8 @@ struct ScreenState {
     editing: bool,
     /// The printer thread is writing, or handing lines to rustyline.
     printing: bool,
+    /// What it is printing goes to rustyline's external printer.
+    to_editor: bool,
     /// Output held while a line is edited, oldest first.
     held: Vec<u8>,
     /// Output for the screen that the printer thread has yet to write,
@@ -590,6 +627,18 @@ impl ScreenState {
         }
         write_to(stream, bytes);
         note_line(&mut self.line, bytes);
+    }
+
+    /// What a new prompt must wait for before it takes the screen's last
+    /// line as its own (`Edit::begin`).
+    fn drain(&self) -> Drain {
+        if self.printing && self.to_editor {
+            Drain::WaitAWhile
+        } else if self.printing || !self.pending.is_empty() {
+            Drain::Wait
+        } else {
+            Drain::Done
+        }
     }
 
     /// Leaves `bytes` for the printer thread to write.
@@ -873,6 +922,23 @@ mod tests {
         let mut scan = JobScanner::default();
         scan.feed(b"[12] 40\n", &mut |n, pid| found.push((n, pid)));
         assert_eq!(found, [(3, Pid(7)), (12, Pid(40))]);
+    }
+
+    #[test]
+    fn a_prompt_waits_for_the_screen_however_long_but_for_rustyline_a_while() {
+        let mut s = ScreenState::default();
+        assert_eq!(s.drain(), Drain::Done);
+        // The shell's `$ ` waits for the printer thread: however slow that
+        // thread is, the prompt must not take the screen's line before it.
+        s.queue(Stream::Out, b"$ ");
+        assert_eq!(s.drain(), Drain::Wait);
+        s.pending.clear();
+        s.printing = true;
+        assert_eq!(s.drain(), Drain::Wait, "being written to the screen");
+        // Rustyline's external printer may keep lines until the next
+        // prompt: waiting for it without end would never show that prompt.
+        s.to_editor = true;
+        assert_eq!(s.drain(), Drain::WaitAWhile);
     }
 
     #[test]
