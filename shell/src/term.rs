@@ -23,7 +23,8 @@
 //!   whole lines to rustyline's external printer (they appear above the
 //!   prompt); rustyline may block it, so the kernel's thread never calls
 //!   rustyline itself;
-//! - the editor thread runs `readline`. For each request it erases the
+//! - the editor thread runs `readline`. For each request it waits until
+//!   the printer thread has written what waits (`Drain`), erases the
 //!   partial line the printer left (`\r` and erase-line) and passes it to
 //!   rustyline as the prompt, so the prompt is shown once and redrawn with
 //!   the line; when the line is done it flushes what was held and answers
@@ -31,8 +32,8 @@
 //!
 //! ```text
 //!  kernel thread                 editor thread               printer thread
-//!  printer(b"$ ") ─direct──▶ tty
-//!  asker(tasks) ──request──▶ prompt = "$ ", erase,
+//!  printer(b"$ ") ──queue────────────────────────────────▶ tty, line = "$ "
+//!  asker(tasks) ──request──▶ (written?) prompt = "$ ", erase,
 //!                            readline("$ ") ◀── external print ── held lines
 //!  on_event ◀────Line/Eof/Interrupt── flush held output
 //! ```
