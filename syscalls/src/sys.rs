@@ -890,6 +890,10 @@ pub struct Command {
 }
 
 impl Command {
+    // The builder's small steps (this, `from_future`, `fds`, `pgroup`, and
+    // `FdMap`'s) are always in line: a command built in memory by narrow
+    // stores and then moved whole into the request stalls on the wide
+    // loads of the move (skynet: 186.5 -> 168.1 ns a task without it).
     #[inline(always)]
     fn with_image(image: Image, name: Option<String>) -> Command {
         Command {

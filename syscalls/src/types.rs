@@ -154,6 +154,7 @@ pub struct FdMap {
 
 impl FdMap {
     /// Inherit standard input, output and error: 0→0, 1→1, 2→2.
+    // In line, always, as `Command`'s builder steps (see `Command::with_image`).
     #[inline(always)]
     pub fn stdio() -> FdMap {
         FdMap {
