@@ -289,15 +289,7 @@ impl Kernel {
                 return self.lend(Object::PipeWrite(id), transfer);
             }
             pipe.write_waiters.push_back(pid);
-            return self.park(
-                pid,
-                WaitOn::Write {
-                    fd,
-                    object: Object::PipeWrite(id),
-                    len,
-                    done,
-                },
-            );
+            return self.park_writer(pid, fd, id, len, done);
         }
         // Writers take turns: one that comes while others wait goes behind
         // them, so no write is ever interleaved with another's bytes, even
@@ -324,15 +316,20 @@ impl Kernel {
         } else {
             pipe.write_waiters.push_back(pid);
         }
-        self.park(
-            pid,
-            WaitOn::Write {
-                fd,
-                object: Object::PipeWrite(id),
-                len,
-                done,
-            },
-        )
+        self.park_writer(pid, fd, id, len, done)
+    }
+
+    /// Parks `pid`, writing `len - done` more bytes through `fd` to pipe
+    /// `id`, until there is room (`Kernel::park`).
+    #[inline(always)]
+    fn park_writer(&mut self, pid: Pid, fd: Fd, id: u32, len: usize, done: usize) -> Outcome {
+        let on = WaitOn::Write {
+            fd,
+            object: Object::PipeWrite(id),
+            len,
+            done,
+        };
+        self.park(pid, on)
     }
 
     /// A writer's poll copied `n` bytes into the room lent: the buffer
