@@ -185,18 +185,15 @@ impl RunQueue {
             WOKEN => 0,
             batch => self.next.iter().take_while(|&&(_, b)| b == batch).count(),
         };
-        // By index, not `drain`: its iterator and drop cost as much again
-        // as placing the one task a turn wakes in a pair passing messages.
-        for i in (0..self.woken.len()).rev() {
-            let pid = self.woken[i];
+        // (A pair passing messages does not come here: `next_turn` hands
+        // over to the one task woken.)
+        for pid in self.woken.drain(..).rev() {
             if mates == 0 {
-                // The common case (a pair passing messages): simply next.
                 self.next.push_front((pid, WOKEN));
             } else {
                 self.next.insert(mates, (pid, WOKEN));
             }
         }
-        self.woken.clear();
     }
 
     pub(crate) fn is_empty(&self) -> bool {
